@@ -1,0 +1,106 @@
+"""Control traffic, kept apart from data: actor specs, actor <-> coordinator messages, and the
+CLI's commands.  [pure]
+
+Actors talk to the coordinator over one DEALER each (identity = actor name) to the
+coordinator's ROUTER: reliable both ways, no slow-joiner loss, and a message for an actor that
+is down is dropped by the ROUTER instead of piling up (zguide chapter 4).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from msgspec import Struct
+
+from actors.topology import VenueSpec
+from actors.venues import Subscription
+
+
+class ActorSpec(Struct, frozen=True, kw_only=True):
+    """Everything an actor process needs to start; passed on its command line."""
+
+    name: str  # gateio_spot.parser.1
+    kind: str  # connection | parser | handler | simulator
+    venue: VenueSpec  # urls already pointed at a simulator under --simulate
+    index: int = 0
+    run_dir: str
+    coordinator: str  # the coordinator's ROUTER for actors
+    raw: list[str] = []  # connection actors' raw frame endpoints (bound by them)
+    events: str = ""  # the handler's inbox (bound by it)
+    subscriptions: list[Subscription] = []  # a connection's initial share of the registry
+    log_level: str = "INFO"
+
+
+# -- actor -> coordinator ------------------------------------------------------------------
+
+
+class Hello(Struct, tag="hello"):
+    """Sent at start: the coordinator answers with the actor's current assignment."""
+
+    name: str
+    kind: str
+    pid: int
+
+
+class Report(Struct, tag="report"):
+    """Sent every second: cumulative counters, recent latency percentiles, and state."""
+
+    name: str
+    pid: int
+    counters: dict[str, int]
+    latency_us: dict[str, float] = {}
+    info: dict[str, Any] = {}
+
+
+class Notice(Struct, tag="notice"):
+    """Something an operator must hear about now: a rejected subscription, a gap, a crash."""
+
+    name: str
+    level: str  # info | warning | error
+    what: str
+    detail: str = ""
+
+
+FromActor = Hello | Report | Notice
+
+
+# -- coordinator -> actor ------------------------------------------------------------------
+
+
+class SetSubscriptions(Struct, tag="set_subscriptions"):
+    """The connection's whole share of the registry; it subscribes/unsubscribes the difference."""
+
+    subscriptions: list[Subscription]
+
+
+class Stop(Struct, tag="stop"):
+    pass
+
+
+ToActor = SetSubscriptions | Stop
+
+ENCODER = msgspec.msgpack.Encoder()
+FROM_ACTOR = msgspec.msgpack.Decoder(FromActor)
+TO_ACTOR = msgspec.msgpack.Decoder(ToActor)
+SPEC_DECODER = msgspec.json.Decoder(ActorSpec)
+
+
+# -- CLI <-> coordinator (JSON, so any tool can speak it) -----------------------------------
+
+
+class Command(Struct, frozen=True):
+    cmd: str  # status | subscribe | unsubscribe | stop
+    venue: str = ""
+    symbols: list[str] = []
+    channels: list[str] = []
+
+
+class Reply(Struct):
+    ok: bool
+    error: str = ""
+    data: Any = None
+
+
+COMMAND_DECODER = msgspec.json.Decoder(Command)
+REPLY_DECODER = msgspec.json.Decoder(Reply)

@@ -1,0 +1,93 @@
+"""The repository's topology loads; every broken file names the key path and the reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from actors.topology import TopologyError, load, parse
+
+ROOT = Path(__file__).resolve().parents[1]
+GOOD = """
+venues:
+  gateio_spot:
+    symbols: [BTC/USDT, ETH/USDT]
+    channels: [book_ticker, order_book]
+    publish: tcp://127.0.0.1:5601
+"""
+
+
+def test_repository_topology_is_valid() -> None:
+    topology = load(str(ROOT / "topology.yaml"), cores=2, environ={})
+    spot = topology.venue("gateio_spot")
+    assert spot.parsers == 2  # auto = one per core
+    assert "BTC/USDT" in spot.symbols
+    assert set(spot.channels) == {"book_ticker", "trades", "order_book", "tickers"}
+    assert topology.control == "ipc:///tmp/marketpipe/control"
+
+
+def test_minimal_topology_gets_defaults() -> None:
+    topology = parse(GOOD, cores=4, environ={})
+    spot = topology.venues[0]
+    assert (spot.parsers, spot.connections, spot.ws_url) == (4, 1, "")
+    assert len(spot.subscriptions()) == 4
+
+
+def replace(old: str, new: str) -> str:
+    assert old in GOOD
+    return GOOD.replace(old, new)
+
+
+BAD = [
+    ("not yaml", "venues: [", "<file>", "not valid YAML"),
+    ("no venues", "parsers: 2", "venues", "expected a mapping"),
+    ("unknown venue", replace("gateio_spot:", "kraken:"), "venues.kraken", "unknown venue 'kraken'"),
+    ("unknown channel", replace("book_ticker,", "candles,"), "venues.gateio_spot.channels[0]",
+     "unknown channel 'candles'"),
+    ("bad symbol", replace("ETH/USDT", "ethusdt"), "venues.gateio_spot.symbols[1]",
+     "'ethusdt' is not a symbol"),
+    ("duplicate symbol", replace("ETH/USDT", "BTC/USDT"), "venues.gateio_spot.symbols[1]",
+     "duplicate"),
+    ("no symbols", replace("[BTC/USDT, ETH/USDT]", "[]"), "venues.gateio_spot.symbols",
+     "at least one symbol"),
+    ("bad endpoint", replace("tcp://127.0.0.1:5601", "localhost:5601"),
+     "venues.gateio_spot.publish", "must be tcp://HOST:PORT or ipc://PATH"),
+    ("unknown key", replace("publish:", "publsh:"), "venues.gateio_spot.publsh", "unknown key"),
+    ("bad parsers", "parsers: many\n" + GOOD, "parsers", "'auto' or a whole number"),
+    ("relative run_dir", "run_dir: tmp/x\n" + GOOD, "run_dir", "absolute path"),
+    ("bad ws url", GOOD + "    ws_url: http://x\n", "venues.gateio_spot.ws_url", "ws:// or wss://"),
+    ("bad option", GOOD + "    options: {book_interval: 1000ms}\n", "venues.gateio_spot.options",
+     "1000ms"),
+    ("missing secret variable", GOOD + "    credentials: {key: GATE_KEY, secret: GATE_SECRET}\n",
+     "venues.gateio_spot.credentials.secret", "environment variable GATE_SECRET is not set"),
+    ("literal secret", GOOD + "    credentials: {key: GATE_KEY, secret: 9f8e7d6c5b4a}\n",
+     "venues.gateio_spot.credentials.secret", "literal secrets are refused"),
+]
+
+
+@pytest.mark.parametrize(("text", "path", "reason"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_invalid_topology_names_path_and_reason(text: str, path: str, reason: str) -> None:
+    with pytest.raises(TopologyError) as info:
+        parse(text, cores=2, environ={"GATE_KEY": "k"})
+    assert info.value.path == path
+    assert reason in info.value.reason
+
+
+def test_literal_secret_is_never_echoed() -> None:
+    text = GOOD + "    credentials: {key: GATE_KEY, secret: 9f8e7d6c5b4a}\n"
+    with pytest.raises(TopologyError) as info:
+        parse(text, cores=2, environ={"GATE_KEY": "k"})
+    assert "9f8e7d6c5b4a" not in str(info.value)
+
+
+def test_credentials_resolve_to_variable_names_only() -> None:
+    text = GOOD + "    credentials: {key: GATE_KEY, secret: GATE_SECRET}\n"
+    topology = parse(text, cores=2, environ={"GATE_KEY": "k", "GATE_SECRET": "s"})
+    creds = topology.venues[0].credentials
+    assert creds is not None and (creds.key_env, creds.secret_env) == ("GATE_KEY", "GATE_SECRET")
+
+
+def test_unreadable_file_is_a_topology_error(tmp_path: Path) -> None:
+    with pytest.raises(TopologyError, match="cannot read"):
+        load(str(tmp_path / "missing.yaml"), cores=1, environ={})
