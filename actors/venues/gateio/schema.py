@@ -1,0 +1,124 @@
+"""Gate.io spot v4 wire payloads as msgspec Structs.  [pure]
+
+Field names are the venue's own keys (``U``, ``u``, ``b``, ``a`` ...) so each Struct reads like
+the docs table, with a trailing comment saying what the key means.  Only the fields we use are
+declared; msgspec skips the rest without building them.  A frame is decoded in two passes: the
+envelope first, keeping ``result`` as raw bytes, then ``result`` with its channel's decoder.
+Every decoder is built once, here, never per frame.
+
+Integers are bounded to what msgpack (and our int64 consumers) can carry, so a hostile frame
+fails here with a clear message instead of later in the encoder.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta, Raw, Struct
+
+INT64_MAX = 2**63 - 1
+
+Id = Annotated[int, Meta(ge=0, le=INT64_MAX)]
+"""An update id, trade id or millisecond timestamp."""
+Seconds = Annotated[int, Meta(ge=0, le=INT64_MAX // 1000)]
+"""Epoch seconds small enough to scale to milliseconds in int64."""
+Code = Annotated[int, Meta(ge=-INT64_MAX, le=INT64_MAX)]
+
+PriceLevel = tuple[str, str]
+"""``[price, amount]`` as decimal strings; amounts are absolute and ``"0"`` deletes."""
+
+
+# -- envelope ------------------------------------------------------------------------------
+
+
+class GateError(Struct, frozen=True):
+    code: Code = 0  # 1 bad body, 2 bad argument, 3 server error, 4 auth failed
+    message: str = ""  # e.g. "unknown currency pair GIBBERISH_USD"
+
+
+class Envelope(Struct):
+    """Every frame the server sends: acks, errors, pongs and channel updates."""
+
+    channel: str = ""  # spot.order_book_update, spot.trades, spot.pong ...
+    event: str = ""  # subscribe | unsubscribe | update ("" or absent on spot.pong)
+    time: Seconds = 0  # server time, s
+    time_ms: Id = 0  # server time, ms (absent before 2022)
+    error: GateError | None = None  # null unless the server rejected a request
+    result: Raw = Raw()  # channel-specific; decoded by the decoders below
+
+
+# -- channel results -----------------------------------------------------------------------
+
+
+class BookTickerResult(Struct):
+    """``spot.book_ticker``: best bid and ask, every 10 ms."""
+
+    t: Id  # book update time, ms
+    u: Id  # order book update id
+    s: str  # currency pair, BTC_USDT
+    b: str  # best bid price ("" if the side is empty)
+    B: str  # best bid amount
+    a: str  # best ask price ("" if the side is empty)
+    A: str  # best ask amount
+
+
+class TradeResult(Struct):
+    """``spot.trades``: one public trade, taker side only."""
+
+    id: Id  # global trade id
+    create_time: Seconds  # trade time, s
+    side: Literal["buy", "sell"]  # the taker's side
+    currency_pair: str  # BTC_USDT
+    amount: str  # base amount
+    price: str  # quote per base
+    create_time_ms: str = ""  # ms with a sub-ms fraction, "1619093543708.2642"
+
+
+class TickerResult(Struct):
+    """``spot.tickers``: rolling 24 h statistics, every 1000 ms."""
+
+    currency_pair: str  # BTC_USDT
+    last: str  # last trade price
+    lowest_ask: str = ""  # best ask
+    highest_bid: str = ""  # best bid
+    change_percentage: str = ""  # 24 h change, percent
+    base_volume: str = ""  # 24 h volume, base currency
+    quote_volume: str = ""  # 24 h volume, quote currency
+    high_24h: str = ""  # 24 h high
+    low_24h: str = ""  # 24 h low
+
+
+class OrderBookUpdateResult(Struct):
+    """``spot.order_book_update``: changed levels covering update ids ``U..u``."""
+
+    t: Id  # book update time, ms
+    s: str  # currency pair
+    U: Id  # first update id in this push
+    u: Id  # last update id in this push
+    b: list[PriceLevel] = []  # changed bids
+    a: list[PriceLevel] = []  # changed asks
+    full: bool = False  # true: the push is the whole book (sent only when true, since 2025)
+
+
+# -- REST ----------------------------------------------------------------------------------
+
+
+class RestOrderBook(Struct):
+    """``GET /spot/order_book?...&with_id=true``."""
+
+    asks: list[PriceLevel]  # low -> high
+    bids: list[PriceLevel]  # high -> low
+    id: Id | None = None  # book update id; only sent with with_id=true
+    current: Id = 0  # response time, ms (absent in the 2021 recording)
+    update: Id = 0  # last book change, ms
+
+
+# -- decoders, built once ------------------------------------------------------------------
+
+ENVELOPE = msgspec.json.Decoder(Envelope)
+BOOK_TICKER = msgspec.json.Decoder(BookTickerResult)
+TRADE = msgspec.json.Decoder(TradeResult)
+TICKER = msgspec.json.Decoder(TickerResult)
+ORDER_BOOK_UPDATE = msgspec.json.Decoder(OrderBookUpdateResult)
+REST_ORDER_BOOK = msgspec.json.Decoder(RestOrderBook)
