@@ -1,0 +1,1 @@
+"""MEXC venues: spot v3 (protobuf pushes) and request signing."""
