@@ -26,9 +26,7 @@ class RestartPolicy:
     """When to restart a crashed actor: immediately the first time, then backing off while
     it keeps crashing; an actor that stayed up ``stable_s`` is forgiven its history."""
 
-    def __init__(
-        self, *, base_s: float = 0.2, cap_s: float = 10.0, stable_s: float = 30.0
-    ) -> None:
+    def __init__(self, *, base_s: float = 0.2, cap_s: float = 10.0, stable_s: float = 30.0) -> None:
         self.base_s = base_s
         self.cap_s = cap_s
         self.stable_s = stable_s

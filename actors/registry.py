@@ -28,9 +28,7 @@ def assign(
     shares = [set(share & wanted_set) for share in current]
     placed = set().union(*shares) if shares else set()
     for sub in sorted(wanted_set - placed):
-        candidates = [
-            i for i, share in enumerate(shares) if limit is None or len(share) < limit
-        ]
+        candidates = [i for i, share in enumerate(shares) if limit is None or len(share) < limit]
         if not candidates:
             total = len(wanted_set)
             raise CapacityError(

@@ -19,7 +19,9 @@ FRAMES = SHARED / "frames"
 def frames_dir(sub: str) -> Path:
     path = FRAMES / sub
     if not path.is_dir():
-        pytest.fail(f"recorded frames missing: {path} (set MARKETPIPE_SHARED to the shared/ folder)")
+        pytest.fail(
+            f"recorded frames missing: {path} (set MARKETPIPE_SHARED to the shared/ folder)"
+        )
     return path
 
 

@@ -22,8 +22,21 @@ PURE = [
     *[str(p.relative_to(ROOT)) for p in ROOT.glob("venues/*/*.py") if "_pb" not in p.parts],
     "simulators/market.py",
 ]
-FORBIDDEN = {"zmq", "websockets", "asyncio", "socket", "click", "time", "urllib.request",
-             "http", "aiohttp", "threading", "subprocess", "actors.runtime", "actors.stages"}
+FORBIDDEN = {
+    "zmq",
+    "websockets",
+    "asyncio",
+    "socket",
+    "click",
+    "time",
+    "urllib.request",
+    "http",
+    "aiohttp",
+    "threading",
+    "subprocess",
+    "actors.runtime",
+    "actors.stages",
+}
 
 
 def imported(path: Path) -> set[str]:

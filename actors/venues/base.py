@@ -29,7 +29,7 @@ class FrameError(ValueError):
 class Subscription(Struct, frozen=True, order=True):
     """One stream: a normalized channel for one normalized symbol."""
 
-    channel: str  # book_ticker | trades | order_book | tickers | orders | balances | fills | positions
+    channel: str  # book_ticker | trades | order_book | tickers | orders | balances | fills ...
     symbol: str  # BTC/USDT
 
 

@@ -1,0 +1,85 @@
+"""For programs outside the pipeline: talk to the coordinator, follow the stream.
+
+import zmq
+from actors.client import LocalBook
+from actors.messages import EVENT_DECODER
+
+sub = zmq.Context().socket(zmq.SUB)
+sub.connect("tcp://127.0.0.1:5601")                 # a venue's publish endpoint
+sub.setsockopt(zmq.SUBSCRIBE, b"book_")             # topic prefix
+books: dict[str, LocalBook] = {}
+while True:
+    topic, payload = sub.recv_multipart()
+    event = EVENT_DECODER.decode(payload)
+    book = books.setdefault(event.symbol, LocalBook())
+    book.apply(event)
+    if book.valid:
+        print(event.symbol, book.best())
+"""
+
+from __future__ import annotations
+
+import msgspec
+import zmq
+
+from actors.control import REPLY_DECODER, Command, Reply
+from actors.messages import BookDelta, BookReset, BookSnapshot, Event
+
+
+class ControlError(RuntimeError):
+    pass
+
+
+def request(endpoint: str, command: Command, *, timeout_s: float = 2.0) -> Reply:
+    """One command to the coordinator; ControlError when nobody answers in time."""
+    ctx = zmq.Context.instance()
+    sock = ctx.socket(zmq.REQ)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.RCVTIMEO, int(timeout_s * 1000))
+    try:
+        sock.connect(endpoint)
+        sock.send(msgspec.json.encode(command))
+        try:
+            return REPLY_DECODER.decode(sock.recv())
+        except zmq.Again:
+            raise ControlError(
+                f"no coordinator answered on {endpoint} within {timeout_s} s"
+            ) from None
+    finally:
+        sock.close()
+
+
+class LocalBook:
+    """A consumer's copy of one book, rebuilt from the published events.
+
+    ``valid`` is False from a BookReset until the next BookSnapshot; deltas only arrive for
+    valid books, so applying them is all there is to it.
+    """
+
+    def __init__(self) -> None:
+        self.bids: dict[float, float] = {}
+        self.asks: dict[float, float] = {}
+        self.valid = False
+        self.seq = 0
+
+    def apply(self, event: Event) -> None:
+        match event:
+            case BookSnapshot():
+                self.bids = dict(event.bids)
+                self.asks = dict(event.asks)
+                self.valid, self.seq = True, event.seq
+            case BookDelta() if self.valid:
+                for side, levels in ((self.bids, event.bids), (self.asks, event.asks)):
+                    for price, qty in levels:
+                        if qty == 0:
+                            side.pop(price, None)
+                        else:
+                            side[price] = qty
+                self.seq = event.seq
+            case BookReset():
+                self.valid = False
+
+    def best(self) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
+        bid = max(self.bids.items()) if self.bids else None
+        ask = min(self.asks.items()) if self.asks else None
+        return bid, ask

@@ -1,0 +1,424 @@
+"""Coordinator: starts the topology's actors, supervises them, and steers subscriptions.
+
+Sockets:
+    ROUTER  binds ipc://<run_dir>/actors   the actors' DEALERs: hello, reports, notices in;
+                                           SetSubscriptions and Stop out
+    ROUTER  binds ipc://<run_dir>/control  `pipeline status|subscribe|unsubscribe` (JSON)
+Processes: one child per actor (``python -m actors.runtime.launch SPEC``); under --simulate a
+simulator per venue first, and the venue URLs point at it.
+
+Supervision: a child that exits (crash, kill -9) is restarted by RestartPolicy: at once the
+first time, backing off while it keeps crashing.  A restarted connection actor gets the
+registry's current share of subscriptions; the handler sees its new epoch and resyncs the
+books it fed.  SIGINT/SIGTERM stop every child within 2 s, then remove our ipc files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import msgspec
+import zmq
+
+from actors import registry
+from actors.backoff import RestartPolicy
+from actors.control import (
+    COMMAND_DECODER,
+    ENCODER,
+    FROM_ACTOR,
+    ActorSpec,
+    Command,
+    Hello,
+    Notice,
+    Reply,
+    Report,
+    SetSubscriptions,
+)
+from actors.runtime.transport import bind, configure, ipc_file, prepare_run_dir
+from actors.simulators import simulator_urls
+from actors.stats import Rate
+from actors.topology import Topology, VenueSpec
+from actors.venues import Subscription, venue_class
+
+log = logging.getLogger("coordinator")
+
+STOP_GRACE_S = 1.5
+RATE_KEYS = ("frames_in", "events_out", "batches_in")
+
+
+@dataclass
+class Child:
+    spec: ActorSpec
+    proc: subprocess.Popen[bytes] | None = None
+    started: float = 0.0
+    restarts: int = 0
+    policy: RestartPolicy = field(default_factory=RestartPolicy)
+    restart_at: float | None = None
+    report: Report | None = None
+    report_at: float = 0.0
+    rates: dict[str, Rate] = field(default_factory=dict)
+    last_exit: str = ""
+
+
+class Coordinator:
+    def __init__(
+        self,
+        topology: Topology,
+        *,
+        source: str = "",
+        simulate: bool = False,
+        log_level: str = "INFO",
+    ) -> None:
+        self.topology = topology
+        self.source = source
+        self.simulate = simulate
+        self.log_level = log_level
+        self.run_dir = topology.run_dir
+        self.actors_endpoint = f"ipc://{self.run_dir}/actors"
+        self.venues: dict[str, VenueSpec] = {}
+        self.shares: dict[str, list[frozenset[Subscription]]] = {}
+        self.children: dict[str, Child] = {}
+        self.notices: deque[dict[str, Any]] = deque(maxlen=50)
+        self.stopping = False
+        self.started = time.monotonic()
+
+    # -- building the actor set ---------------------------------------------------------------
+
+    def plan(self) -> list[ActorSpec]:
+        """Every actor of the topology, simulators first, then in data-flow reverse order."""
+        specs: list[ActorSpec] = []
+        for venue in self.topology.venues:
+            if self.simulate:
+                ws_url, rest_url = simulator_urls(venue.name, free_port())
+                venue = msgspec.structs.replace(venue, ws_url=ws_url, rest_url=rest_url)
+                specs.append(self._spec(f"{venue.name}.simulator", "simulator", venue))
+            self.venues[venue.name] = venue
+            limit = venue_class(venue.name).max_subscriptions_per_connection
+            empty = [frozenset[Subscription]() for _ in range(venue.connections)]
+            self.shares[venue.name] = registry.assign(empty, venue.subscriptions(), limit)
+            specs.append(self._spec(f"{venue.name}.handler", "handler", venue))
+            specs.extend(
+                self._spec(f"{venue.name}.parser.{i}", "parser", venue, i)
+                for i in range(venue.parsers)
+            )
+            specs.extend(
+                self._spec(f"{venue.name}.connection.{i}", "connection", venue, i)
+                for i in range(venue.connections)
+            )
+        return specs
+
+    def _spec(self, name: str, kind: str, venue: VenueSpec, index: int = 0) -> ActorSpec:
+        raw = [f"ipc://{self.run_dir}/{venue.name}.conn{i}.raw" for i in range(venue.connections)]
+        subs: list[Subscription] = []
+        if kind == "connection":
+            raw = [raw[index]]
+            subs = sorted(self.shares[venue.name][index])
+        return ActorSpec(
+            name=name,
+            kind=kind,
+            venue=venue,
+            index=index,
+            run_dir=self.run_dir,
+            coordinator=self.actors_endpoint,
+            raw=raw,
+            events=f"ipc://{self.run_dir}/{venue.name}.events",
+            subscriptions=subs,
+            log_level=self.log_level,
+        )
+
+    # -- main loop ----------------------------------------------------------------------------
+
+    def run(self) -> int:
+        prepare_run_dir(self.run_dir)
+        ctx = zmq.Context()
+        self.actors = bind(configure(ctx.socket(zmq.ROUTER), hwm=10_000), self.actors_endpoint)
+        self.control = bind(configure(ctx.socket(zmq.ROUTER)), self.topology.control)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._on_signal)
+        try:
+            for spec in self.plan():
+                self.children[spec.name] = child = Child(spec)
+                self.start(child)
+                if spec.kind == "simulator":
+                    wait_for_port(urlsplit(spec.venue.ws_url).port or 0, timeout_s=10)
+            log.info(
+                "running %d actors; control %s; publishing on %s",
+                len(self.children),
+                self.topology.control,
+                ", ".join(v.publish for v in self.venues.values()),
+            )
+            self.loop()
+        finally:
+            self.shutdown()
+            ctx.destroy(linger=0)
+            self.remove_ipc_files()
+        return 0
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        if not self.stopping:
+            log.info("received %s; stopping", signal.Signals(signum).name)
+        self.stopping = True
+
+    def loop(self) -> None:
+        poller = zmq.Poller()
+        poller.register(self.actors, zmq.POLLIN)
+        poller.register(self.control, zmq.POLLIN)
+        while not self.stopping:
+            ready = dict(poller.poll(100))
+            if self.actors in ready:
+                while self.actors.poll(0):
+                    self.on_actor_message(*self.actors.recv_multipart())
+            if self.control in ready:
+                while self.control.poll(0):
+                    self.on_control(self.control.recv_multipart())
+            self.supervise(time.monotonic())
+
+    # -- supervision --------------------------------------------------------------------------
+
+    def start(self, child: Child) -> None:
+        spec = child.spec
+        if spec.kind == "connection":
+            share = self.shares[spec.venue.name][spec.index]
+            spec = child.spec = msgspec.structs.replace(spec, subscriptions=sorted(share))
+        child.proc = subprocess.Popen(
+            [sys.executable, "-m", "actors.runtime.launch", msgspec.json.encode(spec).decode()],
+            stdin=subprocess.DEVNULL,
+        )
+        child.started = time.monotonic()
+        child.restart_at = None
+        log.debug("started %s (pid %d)", spec.name, child.proc.pid)
+
+    def supervise(self, now: float) -> None:
+        for child in self.children.values():
+            proc = child.proc
+            if proc is not None and proc.poll() is not None:
+                code = proc.returncode
+                why = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+                uptime = now - child.started
+                delay = child.policy.on_exit(uptime)
+                child.proc, child.restart_at, child.last_exit = None, now + delay, why
+                child.report = None
+                self.record_notice(
+                    child.spec.name, "error", "actor died", f"{why}; restarting in {delay:.1f} s"
+                )
+            if child.proc is None and child.restart_at is not None and now >= child.restart_at:
+                child.restarts += 1
+                self.start(child)
+
+    def shutdown(self) -> None:
+        """SIGTERM everyone, give them STOP_GRACE_S, then SIGKILL: done within 2 s."""
+        procs = [c.proc for c in self.children.values() if c.proc and c.proc.poll() is None]
+        for proc in procs:
+            with _ignore_gone():
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_S
+        for proc in procs:
+            try:
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with _ignore_gone():
+                    proc.kill()
+                proc.wait(timeout=1)
+        for child in self.children.values():
+            child.proc = None
+
+    def remove_ipc_files(self) -> None:
+        endpoints = [self.actors_endpoint, self.topology.control]
+        for child in self.children.values():
+            endpoints += [*child.spec.raw, child.spec.events, child.spec.venue.publish]
+        for endpoint in set(endpoints):
+            path = ipc_file(endpoint)
+            if path and os.path.exists(path):
+                os.unlink(path)
+        with contextlib.suppress(OSError):  # not empty: something else lives there
+            os.rmdir(self.run_dir)
+
+    # -- messages from actors -----------------------------------------------------------------
+
+    def on_actor_message(self, identity: bytes, payload: bytes) -> None:
+        name = identity.decode(errors="replace")
+        child = self.children.get(name)
+        try:
+            msg = FROM_ACTOR.decode(payload)
+        except msgspec.DecodeError as exc:
+            log.error("malformed message from %s ignored: %s", name, exc)
+            return
+        if child is None:
+            log.warning("message from unknown actor %s ignored", name)
+            return
+        match msg:
+            case Hello():
+                if child.spec.kind == "connection":
+                    share = self.shares[child.spec.venue.name][child.spec.index]
+                    self.send(name, SetSubscriptions(sorted(share)))
+            case Report():
+                now = time.monotonic()
+                child.report, child.report_at = msg, now
+                for key in RATE_KEYS:
+                    if key in msg.counters:
+                        child.rates.setdefault(key, Rate()).update(msg.counters[key], now)
+            case Notice():
+                self.record_notice(msg.name, msg.level, msg.what, msg.detail)
+
+    def send(self, name: str, msg: object) -> None:
+        try:
+            self.actors.send_multipart((name.encode(), ENCODER.encode(msg)), zmq.NOBLOCK)
+        except zmq.Again:
+            log.warning("could not reach %s", name)
+
+    def record_notice(self, name: str, level: str, what: str, detail: str) -> None:
+        getattr(log, level if level in ("info", "warning", "error") else "info")(
+            "%s: %s %s", name, what, detail
+        )
+        self.notices.append(
+            {"time": time.time(), "actor": name, "level": level, "what": what, "detail": detail}
+        )
+
+    # -- commands from the CLI ----------------------------------------------------------------
+
+    def on_control(self, frames: list[bytes]) -> None:
+        if len(frames) < 2:
+            return
+        identity, body = frames[0], frames[-1]
+        try:
+            command = COMMAND_DECODER.decode(body)
+            reply = self.execute(command)
+        except msgspec.DecodeError as exc:
+            reply = Reply(ok=False, error=f"malformed command: {exc}")
+        except (KeyError, ValueError) as exc:
+            reply = Reply(ok=False, error=str(exc.args[0] if exc.args else exc))
+        self.control.send_multipart((identity, b"", msgspec.json.encode(reply)))
+
+    def execute(self, command: Command) -> Reply:
+        match command.cmd:
+            case "status":
+                return Reply(ok=True, data=self.status())
+            case "subscribe" | "unsubscribe":
+                return Reply(ok=True, data=self.change_subscriptions(command))
+            case "stop":
+                self.stopping = True
+                return Reply(ok=True, data="stopping")
+            case other:
+                raise ValueError(
+                    f"unknown command {other!r} (status, subscribe, unsubscribe, stop)"
+                )
+
+    def change_subscriptions(self, command: Command) -> dict[str, Any]:
+        venue = self.venues.get(command.venue)
+        if venue is None:
+            raise KeyError(
+                f"venue {command.venue!r} is not running (running: {', '.join(self.venues)})"
+            )
+        cls = venue_class(venue.name)
+        probe = cls(venue.options)
+        if not command.symbols:
+            raise ValueError("name at least one symbol")
+        for symbol in command.symbols:
+            try:
+                probe.native_symbol(symbol)
+            except ValueError as exc:
+                raise ValueError(f"{symbol!r} is not a symbol for {venue.name}: {exc}") from None
+        channels = command.channels or list(venue.channels)
+        for channel in channels:
+            if channel not in cls.channels:
+                raise ValueError(f"unknown channel {channel!r} for {venue.name}")
+        current = self.shares[venue.name]
+        wanted = set().union(*current)
+        changed = {Subscription(c, s) for s in command.symbols for c in channels}
+        wanted = wanted | changed if command.cmd == "subscribe" else wanted - changed
+        shares = registry.assign(current, wanted, cls.max_subscriptions_per_connection)
+        self.shares[venue.name] = shares
+        for index, (old, new) in enumerate(zip(current, shares, strict=True)):
+            if old != new:
+                self.send(f"{venue.name}.connection.{index}", SetSubscriptions(sorted(new)))
+        return {"venue": venue.name, "subscriptions": sum(len(s) for s in shares)}
+
+    def status(self) -> dict[str, Any]:
+        now = time.monotonic()
+        actors = []
+        for child in self.children.values():
+            report = child.report
+            actors.append(
+                {
+                    "name": child.spec.name,
+                    "kind": child.spec.kind,
+                    "venue": child.spec.venue.name,
+                    "pid": child.proc.pid if child.proc else None,
+                    "state": _state(child, now),
+                    "uptime_s": round(now - child.started, 1) if child.proc else 0.0,
+                    "restarts": child.restarts,
+                    "last_exit": child.last_exit,
+                    "report_age_s": round(now - child.report_at, 1) if report else None,
+                    "counters": report.counters if report else {},
+                    "rates": {k: round(r.value, 1) for k, r in child.rates.items()},
+                    "latency_us": report.latency_us if report else {},
+                    "info": report.info if report else {},
+                }
+            )
+        venues = {
+            name: {
+                "publish": spec.publish,
+                "ws_url": spec.ws_url,
+                "subscriptions": [
+                    [f"{s.channel}:{s.symbol}" for s in sorted(share)]
+                    for share in self.shares[name]
+                ],
+            }
+            for name, spec in self.venues.items()
+        }
+        return {
+            "topology": self.source,
+            "run_dir": self.run_dir,
+            "simulate": self.simulate,
+            "uptime_s": round(now - self.started, 1),
+            "venues": venues,
+            "actors": actors,
+            "notices": list(self.notices)[-20:],
+        }
+
+
+def _state(child: Child, now: float) -> str:
+    if child.proc is None:
+        return "restarting" if child.restart_at is not None else "stopped"
+    if child.report is None:
+        return "starting"
+    return "running" if now - child.report_at < 5 else "unresponsive"
+
+
+class _ignore_gone:
+    """Signalling a process that just exited is fine."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> bool:
+        return exc_type is ProcessLookupError
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, *, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"simulator did not open port {port} within {timeout_s} s")

@@ -1,0 +1,219 @@
+"""Connection actor: one websocket session after another, frames out in batches, never parsed.
+
+Sockets:
+    PUSH    binds this connection's raw endpoint; the venue's parsers connect to it
+    DEALER  connects to the coordinator (hello, reports, SetSubscriptions, Stop)
+    WS      connects to the venue (or its simulator)
+
+The read loop only reads, stamps and forwards.  Frames read while the loop runs without
+waiting go out as one batch, flushed as soon as the loop would wait, so batching adds no
+latency.  A full downstream never blocks it: the batch is dropped and counted, and the next
+batch says how many were dropped so the handler resyncs this connection's books.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from typing import Any
+
+import websockets
+import zmq
+from websockets.asyncio.client import ClientConnection
+
+from actors.backoff import delays
+from actors.control import SetSubscriptions, ToActor
+from actors.messages import RAW_ENCODER, RawBatch
+from actors.runtime.actor import Actor
+from actors.runtime.transport import bind, configure, dealer
+from actors.venues import Subscription, load_venue
+
+MAX_BATCH = 512  # frames; a burst bigger than this goes out in several batches
+STALE_PINGS = 3  # silent for this many ping intervals -> the session is dead
+
+
+class ConnectionActor(Actor):
+    kind = "connection"
+
+    def main(self) -> None:
+        try:
+            import uvloop
+
+            uvloop.run(self.amain())
+        except ImportError:
+            asyncio.run(self.amain())
+
+    async def amain(self) -> None:
+        spec = self.spec
+        self.venue = load_venue(spec.venue.name, spec.venue.options)
+        self.url = spec.venue.ws_url or self.venue.ws_url
+        self.subs: set[Subscription] = set(spec.subscriptions)
+        self.push = bind(configure(self.ctx.socket(zmq.PUSH)), spec.raw[0])
+        self.control = dealer(self.ctx, self.name, spec.coordinator)
+        self.hello(self.control)
+
+        self.ws: ClientConnection | None = None
+        self.state = "connecting"
+        self.epoch = 0
+        self.batch_no = 0
+        self.seq = 0
+        self.dropped = 0
+        self.frames: list[Any] = []
+        self.stamps: list[int] = []
+        self.last_frame = time.monotonic()
+        self.loop = asyncio.get_running_loop()
+
+        tasks = [
+            asyncio.create_task(self.sessions()),
+            asyncio.create_task(self.duties()),
+        ]
+        while not self.stopping:
+            await asyncio.sleep(0.05)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self.ws is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.ws.close(), 0.5)
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    async def sessions(self) -> None:
+        rng = random.Random()
+        wait = delays(rng=rng)
+        while not self.stopping:
+            await asyncio.sleep(next(wait))
+            got_data = await self.session()
+            if got_data:
+                wait = delays(rng=rng)  # a healthy session forgives earlier failures
+            self.count("reconnects")
+
+    async def session(self) -> bool:
+        """One websocket session; returns whether it delivered any frame."""
+        self.state = "connecting"
+        frames_before = self.counters.get("frames_in", 0)
+        try:
+            async with websockets.connect(
+                self.url, max_size=2**24, open_timeout=10, close_timeout=1
+            ) as ws:
+                self.ws, self.state = ws, "open"
+                self.epoch, self.batch_no = time.time_ns(), 0
+                self.last_frame = time.monotonic()
+                await self.send(
+                    ws, self.venue.subscribe_messages(sorted(self.subs), now_s=_now_s())
+                )
+                await self.read(ws)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # every way a session can end: log it and go again
+            self.count("session_errors")
+            self.log.warning("session to %s ended: %s: %s", self.url, type(exc).__name__, exc)
+        finally:
+            self.flush()
+            self.ws, self.state = None, "reconnecting"
+        return self.counters.get("frames_in", 0) > frames_before
+
+    async def read(self, ws: ClientConnection) -> None:
+        frames, stamps = self.frames, self.stamps
+        while True:
+            frame = await ws.recv()
+            frames.append(frame)
+            stamps.append(time.time_ns())
+            if len(frames) == 1:
+                self.loop.call_soon(self.flush)  # runs once this loop would wait
+            elif len(frames) >= MAX_BATCH:
+                self.flush()
+
+    def flush(self) -> None:
+        frames = self.frames
+        if not frames:
+            return
+        n = len(frames)
+        batch = RawBatch(
+            self.name, self.epoch, self.batch_no, self.dropped, self.seq, frames, self.stamps
+        )
+        payload = RAW_ENCODER.encode(batch)
+        # Cleared in place: read() holds these same lists.
+        frames.clear()
+        self.stamps.clear()
+        self.seq += n
+        self.last_frame = time.monotonic()
+        self.count("frames_in", n)
+        try:
+            self.push.send(payload, zmq.NOBLOCK)
+        except zmq.Again:
+            self.dropped += 1
+            self.count("dropped_batches")
+            self.count("dropped_frames", n)
+            return
+        self.batch_no += 1
+        self.dropped = 0
+        self.count("batches_out")
+
+    async def send(self, ws: ClientConnection, messages: list[str | bytes]) -> None:
+        for message in messages:
+            await ws.send(message)
+            self.count("requests_sent")
+
+    # -- control and duties -------------------------------------------------------------------
+
+    def on_command(self, msg: ToActor) -> None:
+        if isinstance(msg, SetSubscriptions):
+            asyncio.get_running_loop().create_task(self.resubscribe(set(msg.subscriptions)))
+        else:
+            super().on_command(msg)
+
+    async def resubscribe(self, wanted: set[Subscription]) -> None:
+        added, removed = sorted(wanted - self.subs), sorted(self.subs - wanted)
+        self.subs = wanted
+        ws = self.ws
+        if ws is None:
+            return  # the next session subscribes to the new set
+        try:
+            if removed:
+                await self.send(ws, self.venue.unsubscribe_messages(removed, now_s=_now_s()))
+            if added:
+                await self.send(ws, self.venue.subscribe_messages(added, now_s=_now_s()))
+        except Exception as exc:
+            self.log.warning("subscription change not sent (%s); next session will", exc)
+
+    async def duties(self) -> None:
+        """Commands, pings, staleness, reports: every ~100 ms (the control socket is polled
+        here rather than awaited, so sends and receives share one plain socket)."""
+        interval = self.venue.ping_interval_s
+        next_ping = time.monotonic() + interval
+        while True:
+            await asyncio.sleep(0.1)
+            now = time.monotonic()
+            while self.control.poll(0):
+                self.read_command(self.control.recv())
+            self.tick(self.control, now)
+            ws = self.ws
+            if ws is None:
+                continue
+            if now - self.last_frame > STALE_PINGS * interval:
+                self.count("stale_sessions")
+                self.log.warning("no frame for %.1f s; reconnecting", now - self.last_frame)
+                self.last_frame = now
+                await ws.close(code=1000, reason="stale")  # ends recv() -> a new session
+            elif now >= next_ping:
+                next_ping = now + interval
+                ping = self.venue.ping_message(now_s=_now_s())
+                if ping is not None:
+                    with contextlib.suppress(Exception):
+                        await ws.send(ping)
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "state": self.state,
+            "subscriptions": len(self.subs),
+            "last_frame_age_s": round(time.monotonic() - self.last_frame, 3),
+            "epoch": self.epoch,
+        }
+
+
+def _now_s() -> int:
+    return int(time.time())

@@ -1,0 +1,265 @@
+"""Handler actor: restores wire order, keeps the books, publishes the normalized stream.
+
+Sockets:
+    PULL    binds the venue's events inbox; every parser of the venue connects to it
+    PUB     binds the venue's publish endpoint; consumers SUB by topic prefix
+    DEALER  connects to the coordinator (hello, reports, notices)
+REST snapshots are fetched on a small thread pool, so the loop never waits on the network.
+
+What a consumer can rely on: a book is announced invalid (``BookReset``) before anything
+could make it wrong, and valid again by a ``BookSnapshot``; deltas are only published for
+valid books, in the venue's sequence order.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import zmq
+
+from actors.backoff import delays
+from actors.book import BookSync
+from actors.messages import (
+    EVENT_BATCH_DECODER,
+    RAW_ENCODER,
+    BookDelta,
+    BookReset,
+    BookSnapshot,
+    Event,
+    EventBatch,
+    Pong,
+    SubscriptionAck,
+    SubscriptionError,
+    topic,
+)
+from actors.ordering import Lost, NewEpoch, Reorder
+from actors.runtime.actor import Actor
+from actors.runtime.transport import bind, configure, dealer
+from actors.venues import FrameError, RestRequest, load_venue
+
+DRAIN_MAX = 256
+SNAPSHOT_TIMEOUT_S = 10.0
+
+
+class _Fetch:
+    """One symbol's snapshot fetches: at most one in flight, retries backing off."""
+
+    def __init__(self) -> None:
+        self.future: Future[bytes] | None = None
+        self.not_before = 0.0
+        self.retry = delays(base_s=0.2, cap_s=5.0, rng=__import__("random").Random())
+
+
+class HandlerActor(Actor):
+    kind = "handler"
+
+    def main(self) -> None:
+        spec = self.spec
+        self.venue = load_venue(spec.venue.name, spec.venue.options)
+        self.rest_url = (spec.venue.rest_url or self.venue.rest_url).rstrip("/")
+        self.pull = bind(configure(self.ctx.socket(zmq.PULL)), spec.events)
+        self.pub = bind(configure(self.ctx.socket(zmq.PUB), hwm=100_000), spec.venue.publish)
+        self.control = dealer(self.ctx, self.name, spec.coordinator)
+        self.hello(self.control)
+
+        self.reorder = Reorder()
+        self.books: dict[str, BookSync] = {}
+        self.owner: dict[str, str] = {}  # symbol -> the connection whose stream feeds its book
+        self.fetches: dict[str, _Fetch] = {}
+        self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="snapshot")
+        self.rejected: dict[str, str] = {}
+        try:
+            self.loop()
+        finally:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def loop(self) -> None:
+        poller = zmq.Poller()
+        poller.register(self.pull, zmq.POLLIN)
+        poller.register(self.control, zmq.POLLIN)
+        while not self.stopping:
+            busy = self.reorder.pending or any(f.future for f in self.fetches.values())
+            ready = dict(poller.poll(10 if busy else 200))
+            if self.control in ready:
+                while self.control.poll(0):
+                    self.read_command(self.control.recv())
+            if self.pull in ready:
+                for _ in range(DRAIN_MAX):
+                    try:
+                        raw = self.pull.recv(zmq.NOBLOCK)
+                    except zmq.Again:
+                        break
+                    self.receive(raw)
+            now_ns = time.time_ns()
+            for item in self.reorder.expire(now_ns):
+                self.release(item)
+            self.service_fetches()
+            self.tick(self.control, time.monotonic())
+
+    # -- ordered input ------------------------------------------------------------------------
+
+    def receive(self, raw: bytes) -> None:
+        try:
+            batch = EVENT_BATCH_DECODER.decode(raw)
+        except Exception as exc:
+            self.count("bad_batches")
+            self.log.error("undecodable event batch (%d bytes) dropped: %s", len(raw), exc)
+            return
+        self.count("batches_in")
+        for item in self.reorder.push(batch, time.time_ns()):
+            self.release(item)
+
+    def release(self, item: EventBatch | NewEpoch | Lost) -> None:
+        if isinstance(item, NewEpoch):
+            self.count("sessions_seen")
+            self.reset_connection(item.conn, "new session (reconnect)")
+        elif isinstance(item, Lost):
+            self.count("lost_batches", item.batches)
+            self.reset_connection(item.conn, f"{item.batches} batch(es) lost between stages")
+        else:
+            self.handle_batch(item)
+
+    def handle_batch(self, batch: EventBatch) -> None:
+        if batch.dropped:
+            self.count("upstream_drops", batch.dropped)
+            self.reset_connection(batch.conn, f"connection dropped {batch.dropped} batch(es)")
+        if batch.errors:
+            self.count("parse_errors", len(batch.errors))
+        self.count("frames_in", batch.frames)
+        self.count("events_in", len(batch.events))
+        for event in batch.events:
+            self.handle(event, batch.conn)
+
+    def handle(self, event: Event, conn: str) -> None:
+        match event:
+            case BookDelta():
+                self.owner[event.symbol] = conn
+                sync = self.book(event)
+                before = sync.gaps
+                self.publish_all(sync.on_delta(event))
+                if sync.gaps != before:
+                    self.count("gaps")
+                    self.notice(self.control, "warning", f"gap in {event.symbol}", "resyncing")
+                self.want_snapshot(event.symbol, sync)
+            case Pong():
+                self.count("pongs")
+            case SubscriptionError():
+                self.count("subscription_errors")
+                key = f"{event.channel}"
+                if self.rejected.get(key) != event.message:
+                    self.rejected[key] = event.message
+                    self.notice(
+                        self.control,
+                        "error",
+                        "subscription rejected",
+                        f"{event.venue} {event.channel}: {event.message} (code {event.code})",
+                    )
+                self.publish(event)
+            case SubscriptionAck():
+                self.count("subscription_acks")
+                self.publish(event)
+            case _:
+                self.publish(event)
+
+    # -- books --------------------------------------------------------------------------------
+
+    def book(self, event: Event) -> BookSync:
+        sync = self.books.get(event.symbol)
+        if sync is None:
+            sync = self.books[event.symbol] = BookSync(event.venue, event.symbol, event.native)
+            # A consumer may hold this book from our predecessor: say it is not valid yet.
+            self.publish_all(sync.reset("handler started"))
+        return sync
+
+    def reset_connection(self, conn: str, reason: str) -> None:
+        for symbol, owner in self.owner.items():
+            if owner == conn and symbol in self.books:
+                self.count("resyncs")
+                self.publish_all(self.books[symbol].reset(reason))
+
+    def want_snapshot(self, symbol: str, sync: BookSync) -> None:
+        fetch = self.fetches.get(symbol)
+        if fetch is None:
+            fetch = self.fetches[symbol] = _Fetch()
+        if not sync.wants_snapshot or fetch.future is not None:
+            return
+        if time.monotonic() < fetch.not_before:
+            return
+        sync.snapshot_started()
+        self.count("snapshot_requests")
+        request = self.venue.snapshot_request(symbol)
+        fetch.future = self.pool.submit(http_get, self.rest_url, request)
+
+    def service_fetches(self) -> None:
+        for symbol, fetch in self.fetches.items():
+            future = fetch.future
+            if future is None:
+                sync = self.books.get(symbol)
+                if sync is not None and sync.wants_snapshot:
+                    self.want_snapshot(symbol, sync)
+                continue
+            if not future.done():
+                continue
+            fetch.future = None
+            sync = self.books[symbol]
+            try:
+                body = future.result()
+                snapshot = self.venue.parse_snapshot(body, symbol, time.time_ns())
+            except (OSError, FrameError, ValueError) as exc:
+                self.count("snapshot_errors")
+                self.log.warning("snapshot of %s failed: %s", symbol, exc)
+                fetch.not_before = time.monotonic() + next(fetch.retry)
+                sync.snapshot_failed()
+                continue
+            published = sync.on_snapshot(snapshot)
+            self.publish_all(published)
+            if any(isinstance(e, BookSnapshot) for e in published):
+                self.count("books_synced")
+                fetch.retry = _Fetch().retry
+            elif sync.wants_snapshot:
+                self.count("stale_snapshots")
+                fetch.not_before = time.monotonic() + next(fetch.retry)
+
+    # -- output -------------------------------------------------------------------------------
+
+    def publish_all(self, events: list[Event]) -> None:
+        for event in events:
+            self.publish(event)
+
+    def publish(self, event: Event) -> None:
+        self.pub.send_multipart((topic(event), RAW_ENCODER.encode(event)))
+        self.count("events_out")
+        if isinstance(event, BookReset):
+            self.count("book_resets")
+        if event.recv_ns:
+            self.window("receive_to_publish").record(time.time_ns() - event.recv_ns)
+
+    def info(self) -> dict[str, Any]:
+        live = sum(1 for sync in self.books.values() if sync.live)
+        return {
+            "books": len(self.books),
+            "books_live": live,
+            "reorder_pending": self.reorder.pending,
+            "late_batches": self.reorder.late,
+            "rejected": dict(self.rejected),
+        }
+
+
+def http_get(base: str, request: RestRequest) -> bytes:
+    """Runs on the snapshot pool: the only blocking network call in the handler."""
+    url = f"{base}{request.path}"
+    if request.params:
+        url += "?" + urllib.parse.urlencode(request.params)
+    req = urllib.request.Request(url, method=request.method, headers=dict(request.headers))
+    try:
+        with urllib.request.urlopen(req, timeout=SNAPSHOT_TIMEOUT_S) as resp:
+            body: bytes = resp.read()
+            return body
+    except urllib.error.HTTPError as exc:
+        detail = exc.read()[:200].decode(errors="replace")
+        raise OSError(f"HTTP {exc.code} from {url}: {detail}") from None

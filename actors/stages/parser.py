@@ -1,0 +1,129 @@
+"""Parser actor: raw frame batches -> normalized event batches.
+
+Sockets:
+    PULL    connects to every connection actor's raw endpoint of its venue (fair-queued)
+    PUSH    connects to the venue handler's inbox
+    DEALER  connects to the coordinator (hello, reports, commands)
+
+N of these run per venue.  They keep no state between batches, so any of them can parse any
+batch; the handler restores each connection's order from the batch stamps.
+"""
+
+from __future__ import annotations
+
+import time
+
+import zmq
+
+from actors.messages import (
+    RAW_DECODER,
+    RAW_ENCODER,
+    Event,
+    EventBatch,
+    ParseError,
+    RawBatch,
+)
+from actors.runtime.actor import Actor
+from actors.runtime.transport import configure, dealer
+from actors.venues import FrameError, Venue, load_venue
+
+DRAIN_MAX = 64  # batches handled per poll wake-up before looking at control again
+EXCERPT = 120
+
+
+class ParserActor(Actor):
+    kind = "parser"
+
+    def main(self) -> None:
+        self.venue = load_venue(self.spec.venue.name, self.spec.venue.options)
+        pull = configure(self.ctx.socket(zmq.PULL))
+        for endpoint in self.spec.raw:
+            pull.connect(endpoint)
+        push = configure(self.ctx.socket(zmq.PUSH))
+        push.setsockopt(zmq.SNDTIMEO, 100)
+        push.connect(self.spec.events)
+        control = dealer(self.ctx, self.name, self.spec.coordinator)
+        self.hello(control)
+
+        poller = zmq.Poller()
+        poller.register(pull, zmq.POLLIN)
+        poller.register(control, zmq.POLLIN)
+        while not self.stopping:
+            ready = dict(poller.poll(200))
+            if control in ready:
+                while control.poll(0):
+                    self.read_command(control.recv())
+            if pull in ready:
+                for _ in range(DRAIN_MAX):
+                    try:
+                        raw = pull.recv(zmq.NOBLOCK)
+                    except zmq.Again:
+                        break
+                    out = self.parse(raw)
+                    if out is not None:
+                        self.forward(push, out)
+            self.tick(control, time.monotonic())
+
+    def parse(self, raw: bytes) -> bytes | None:
+        started = time.perf_counter_ns()
+        try:
+            batch = RAW_DECODER.decode(raw)
+        except Exception as exc:  # the handler will see the batch number missing and resync
+            self.count("bad_batches")
+            self.log.error("undecodable raw batch (%d bytes) dropped: %s", len(raw), exc)
+            return None
+        events, errors = parse_frames(self.venue, batch)
+        elapsed = time.perf_counter_ns() - started
+        frames = len(batch.frames)
+        self.count("batches_in")
+        self.count("frames_in", frames)
+        self.count("events_out", len(events))
+        if errors:
+            self.count("parse_errors", len(errors))
+            for err in errors[:3]:
+                self.log.warning(
+                    "parse error: %s frame #%d: %s | %s",
+                    batch.conn,
+                    err.seq,
+                    err.reason,
+                    err.excerpt,
+                )
+        if frames:
+            self.window("parse_per_frame").record(elapsed // frames)
+        out = EventBatch(
+            batch.conn, batch.epoch, batch.batch, batch.dropped, frames, events, errors, elapsed
+        )
+        return RAW_ENCODER.encode(out)
+
+    def forward(self, push: zmq.Socket, payload: bytes) -> None:  # type: ignore[type-arg]
+        # Blocking with a timeout: the handler's back-pressure stalls us, which fills our
+        # inbox, which makes the connection actor drop and count -- never grow memory.
+        while not self.stopping:
+            try:
+                push.send(payload)
+                return
+            except zmq.Again:
+                self.count("send_waits")
+
+
+def parse_frames(venue: Venue, batch: RawBatch) -> tuple[list[Event], list[ParseError]]:
+    """Parse every frame of a batch; a bad frame becomes a ParseError and the rest go on."""
+    events: list[Event] = []
+    errors: list[ParseError] = []
+    parse = venue.parse_frame
+    seq = batch.first_seq
+    for frame, recv_ns in zip(batch.frames, batch.recv_ns, strict=True):
+        try:
+            events.extend(parse(frame, recv_ns))
+        except FrameError as exc:
+            errors.append(ParseError(seq, str(exc), _excerpt(frame)))
+        except Exception as exc:  # a parser bug must cost one frame, not the process
+            errors.append(ParseError(seq, f"internal {type(exc).__name__}: {exc}", _excerpt(frame)))
+        seq += 1
+    return events, errors
+
+
+def _excerpt(frame: str | bytes) -> str:
+    if isinstance(frame, bytes):
+        return frame[:EXCERPT].hex()
+    return frame[:EXCERPT]

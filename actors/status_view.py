@@ -1,0 +1,77 @@
+"""`pipeline status` as text: actors, connections, and per-stage counters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+STAGE_COLUMNS = {
+    "connection": [
+        ("frames_in", "frames"),
+        ("batches_out", "batches"),
+        ("dropped_frames", "drops"),
+        ("reconnects", "reconnects"),
+        ("stale_sessions", "stale"),
+    ],
+    "parser": [("frames_in", "frames"), ("events_out", "events"), ("parse_errors", "errors")],
+    "handler": [
+        ("events_in", "events in"),
+        ("events_out", "published"),
+        ("gaps", "gaps"),
+        ("resyncs", "resyncs"),
+        ("books_synced", "synced"),
+        ("lost_batches", "lost"),
+        ("parse_errors", "parse errors"),
+    ],
+}
+LATENCY = {"parser": "parse_per_frame", "handler": "receive_to_publish"}
+
+
+def render(data: dict[str, Any]) -> str:
+    lines = [
+        f"pipeline {data['topology']}  up {data['uptime_s']} s  run_dir {data['run_dir']}"
+        + ("  [simulated venues]" if data["simulate"] else "")
+    ]
+    for name, venue in data["venues"].items():
+        subs = sum(len(share) for share in venue["subscriptions"])
+        lines.append(
+            f"  {name}: {subs} subscriptions, publish {venue['publish']}, ws {venue['ws_url']}"
+        )
+    lines.append("")
+    lines.append(
+        f"{'actor':<28} {'state':<12} {'pid':>7} {'up s':>8} {'restarts':>8}  rate/s    details"
+    )
+    for actor in data["actors"]:
+        lines.append(_actor_line(actor))
+    if data["notices"]:
+        lines.append("")
+        lines.append("recent notices:")
+        for notice in data["notices"][-8:]:
+            lines.append(
+                f"  [{notice['level']}] {notice['actor']}: {notice['what']} {notice['detail']}"
+            )
+    return "\n".join(lines)
+
+
+def _actor_line(actor: dict[str, Any]) -> str:
+    kind, counters, info = actor["kind"], actor["counters"], actor["info"]
+    rate = actor["rates"].get("frames_in") or actor["rates"].get("events_out") or 0.0
+    details = [f"{label} {counters.get(key, 0)}" for key, label in STAGE_COLUMNS.get(kind, [])]
+    latency_key = LATENCY.get(kind)
+    if latency_key and f"{latency_key}_p50" in actor["latency_us"]:
+        lat = actor["latency_us"]
+        details.append(
+            f"p50 {lat[latency_key + '_p50']:.0f}us p99 {lat[latency_key + '_p99']:.0f}us"
+        )
+    if kind == "connection" and info:
+        details.insert(
+            0,
+            f"{info.get('state')} subs {info.get('subscriptions')} "
+            f"last frame {info.get('last_frame_age_s')} s ago",
+        )
+    if kind == "handler" and info:
+        details.append(f"books {info.get('books_live')}/{info.get('books')} live")
+    pid = actor["pid"] if actor["pid"] is not None else "-"
+    return (
+        f"{actor['name']:<28} {actor['state']:<12} {pid:>7} {actor['uptime_s']:>8} "
+        f"{actor['restarts']:>8}  {rate:>8.1f}  {', '.join(details)}"
+    )
