@@ -181,10 +181,8 @@ def format_event(event: Any) -> str:
     if kind in ("book_snapshot", "book_delta"):
         bids, asks = data.pop("bids"), data.pop("asks")
         data["levels"] = f"{len(bids)} bids {len(asks)} asks"
-        if bids:
-            data["bid"] = f"{bids[0][1]}@{bids[0][0]}"
-        if asks:
-            data["ask"] = f"{asks[0][1]}@{asks[0][0]}"
+        if kind == "book_snapshot" and bids and asks:  # snapshots are best first
+            data["best"] = f"{bids[0][1]}@{bids[0][0]} / {asks[0][1]}@{asks[0][0]}"
     fields = " ".join(f"{k}={v}" for k, v in data.items() if v not in (None, "", 0, False))
     return f"{stamp} {kind:<13} {event.venue:<12} {event.symbol:<12} {fields}"
 

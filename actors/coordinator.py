@@ -236,7 +236,8 @@ class Coordinator:
     def remove_ipc_files(self) -> None:
         endpoints = [self.actors_endpoint, self.topology.control]
         for child in self.children.values():
-            endpoints += [*child.spec.raw, child.spec.events, child.spec.venue.publish]
+            venue = child.spec.venue
+            endpoints += [*child.spec.raw, child.spec.events, venue.publish, venue.private_publish]
         for endpoint in set(endpoints):
             path = ipc_file(endpoint)
             if path and os.path.exists(path):

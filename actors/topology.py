@@ -38,6 +38,7 @@ VENUE_KEYS = frozenset(
         "symbols",
         "channels",
         "publish",
+        "private_publish",
         "options",
         "ws_url",
         "rest_url",
@@ -68,6 +69,7 @@ class VenueSpec(Struct, frozen=True):
     symbols: tuple[str, ...]
     channels: tuple[str, ...]
     publish: str
+    private_publish: str  # orders, fills, balances, positions: never on the public endpoint
     parsers: int
     connections: int
     options: dict[str, Any] = {}
@@ -119,16 +121,30 @@ def parse(text: str, *, cores: int, environ: Mapping[str, str]) -> Topology:
     venues_doc = _mapping(top.get("venues"), "venues")
     if not venues_doc:
         raise TopologyError("venues", "at least one venue is required")
+    run_dir = run_dir.rstrip("/")
     venues = tuple(
-        _venue(str(name), _mapping(body, f"venues.{name}"), default_parsers, cores, environ)
+        _venue(
+            str(name),
+            _mapping(body, f"venues.{name}"),
+            run_dir=run_dir,
+            default_parsers=default_parsers,
+            cores=cores,
+            environ=environ,
+        )
         for name, body in venues_doc.items()
     )
-    _unique([v.publish for v in venues], "publish")
-    return Topology(run_dir=run_dir.rstrip("/"), venues=venues)
+    _unique([e for v in venues for e in (v.publish, v.private_publish)], "publish")
+    return Topology(run_dir=run_dir, venues=venues)
 
 
 def _venue(
-    name: str, doc: dict[str, Any], default_parsers: int, cores: int, environ: Mapping[str, str]
+    name: str,
+    doc: dict[str, Any],
+    *,
+    run_dir: str,
+    default_parsers: int,
+    cores: int,
+    environ: Mapping[str, str],
 ) -> VenueSpec:
     path = f"venues.{name}"
     try:
@@ -144,6 +160,9 @@ def _venue(
     symbols = tuple(_symbols(venue, doc.get("symbols"), f"{path}.symbols"))
     channels = tuple(_channels(cls, doc.get("channels"), f"{path}.channels"))
     publish = _endpoint(doc.get("publish"), f"{path}.publish")
+    private_publish = _private_endpoint(
+        doc.get("private_publish", f"ipc://{run_dir}/{name}.private"), f"{path}.private_publish"
+    )
     parsers = _parsers(doc.get("parsers", default_parsers), f"{path}.parsers", cores)
     credentials = _credentials(doc.get("credentials"), f"{path}.credentials", environ)
     needed = _connections_needed(cls, len(symbols) * len(channels))
@@ -159,6 +178,7 @@ def _venue(
         symbols=symbols,
         channels=channels,
         publish=publish,
+        private_publish=private_publish,
         parsers=parsers,
         connections=connections,
         options=options,
@@ -234,6 +254,14 @@ def _endpoint(value: Any, path: str) -> str:
     if not isinstance(value, str) or not ENDPOINT.match(value):
         raise TopologyError(path, f"{value!r} must be tcp://HOST:PORT or ipc://PATH")
     return value
+
+
+def _private_endpoint(value: Any, path: str) -> str:
+    endpoint = _endpoint(value, path)
+    if not endpoint.startswith("ipc://"):
+        # A tcp endpoint would let anyone who reaches the port read account data.
+        raise TopologyError(path, f"{endpoint!r}: private data is published on ipc:// only")
+    return endpoint
 
 
 def _url(value: Any, path: str, schemes: tuple[str, ...]) -> str:

@@ -80,6 +80,12 @@ BAD = [
     ),
     ("unknown key", replace("publish:", "publsh:"), "venues.gateio_spot.publsh", "unknown key"),
     ("bad parsers", "parsers: many\n" + GOOD, "parsers", "'auto' or a whole number"),
+    (
+        "tcp private endpoint",
+        GOOD + "    private_publish: tcp://0.0.0.0:6000\n",
+        "venues.gateio_spot.private_publish",
+        "private data is published on ipc:// only",
+    ),
     ("relative run_dir", "run_dir: tmp/x\n" + GOOD, "run_dir", "absolute path"),
     ("bad ws url", GOOD + "    ws_url: http://x\n", "venues.gateio_spot.ws_url", "ws:// or wss://"),
     (

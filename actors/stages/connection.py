@@ -94,6 +94,7 @@ class ConnectionActor(Actor):
         """One websocket session; returns whether it delivered any frame."""
         self.state = "connecting"
         frames_before = self.counters.get("frames_in", 0)
+        await self.wait_for_parsers()
         try:
             async with websockets.connect(
                 self.url, max_size=2**24, open_timeout=10, close_timeout=1
@@ -114,6 +115,13 @@ class ConnectionActor(Actor):
             self.flush()
             self.ws, self.state = None, "reconnecting"
         return self.counters.get("frames_in", 0) > frames_before
+
+    async def wait_for_parsers(self, timeout_s: float = 5.0) -> None:
+        """Don't open the venue before a parser can take frames: a PUSH socket is writable
+        only once a peer is connected.  After the timeout we go anyway and count drops."""
+        deadline = time.monotonic() + timeout_s
+        while not self.push.poll(0, zmq.POLLOUT) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
 
     async def read(self, ws: ClientConnection) -> None:
         frames, stamps = self.frames, self.stamps

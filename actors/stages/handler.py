@@ -3,6 +3,8 @@
 Sockets:
     PULL    binds the venue's events inbox; every parser of the venue connects to it
     PUB     binds the venue's publish endpoint; consumers SUB by topic prefix
+    PUB     binds the venue's private endpoint (ipc, owner-only): orders, fills, balances,
+            positions, which never go out on the public one
     DEALER  connects to the coordinator (hello, reports, notices)
 REST snapshots are fetched on a small thread pool, so the loop never waits on the network.
 
@@ -26,6 +28,7 @@ from actors.backoff import delays
 from actors.book import BookSync
 from actors.messages import (
     EVENT_BATCH_DECODER,
+    PRIVATE_EVENTS,
     RAW_ENCODER,
     BookDelta,
     BookReset,
@@ -64,6 +67,9 @@ class HandlerActor(Actor):
         self.rest_url = (spec.venue.rest_url or self.venue.rest_url).rstrip("/")
         self.pull = bind(configure(self.ctx.socket(zmq.PULL)), spec.events)
         self.pub = bind(configure(self.ctx.socket(zmq.PUB), hwm=100_000), spec.venue.publish)
+        self.private = bind(
+            configure(self.ctx.socket(zmq.PUB), hwm=100_000), spec.venue.private_publish
+        )
         self.control = dealer(self.ctx, self.name, spec.coordinator)
         self.hello(self.control)
 
@@ -232,8 +238,12 @@ class HandlerActor(Actor):
             self.publish(event)
 
     def publish(self, event: Event) -> None:
-        self.pub.send_multipart((topic(event), RAW_ENCODER.encode(event)))
-        self.count("events_out")
+        if isinstance(event, PRIVATE_EVENTS):
+            self.private.send_multipart((topic(event), RAW_ENCODER.encode(event)))
+            self.count("private_events_out")
+        else:
+            self.pub.send_multipart((topic(event), RAW_ENCODER.encode(event)))
+            self.count("events_out")
         if isinstance(event, BookReset):
             self.count("book_resets")
         if event.recv_ns:

@@ -1,0 +1,182 @@
+"""A whole pipeline under test: `pipeline run --simulate` in a subprocess, a consumer, and
+the simulator's truth.  Everything binds loopback or ipc in a private temp directory, and
+the pipeline is stopped (and checked for leftovers) when the test ends."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import zmq
+
+from actors.client import LocalBook, request
+from actors.control import Command
+from actors.messages import EVENT_DECODER, Event
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Pipeline:
+    def __init__(self, *, symbols: list[str], parsers: int = 2, channels: list[str] | None = None):
+        self.run_dir = tempfile.mkdtemp(prefix="mpt-", dir="/tmp")
+        self.publish = f"tcp://127.0.0.1:{free_port()}"
+        channels = channels or ["book_ticker", "trades", "order_book", "tickers"]
+        self.topology = Path(self.run_dir) / "topology.yaml"
+        self.topology.write_text(
+            f"run_dir: {self.run_dir}/run\nparsers: {parsers}\nvenues:\n  gateio_spot:\n"
+            f"    symbols: [{', '.join(symbols)}]\n    channels: [{', '.join(channels)}]\n"
+            f"    publish: {self.publish}\n"
+        )
+        self.control = f"ipc://{self.run_dir}/run/control"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = Path(self.run_dir) / "pipeline.log"
+        self.ctx = zmq.Context()
+        self.sub = self.ctx.socket(zmq.SUB)
+        self.sub.setsockopt(zmq.LINGER, 0)
+        self.sub.setsockopt(zmq.RCVHWM, 0)
+        self.books: dict[str, LocalBook] = {}
+        self.events: list[Event] = []
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self, *, timeout_s: float = 15.0) -> None:
+        self.sub.connect(self.publish)
+        self.sub.setsockopt(zmq.SUBSCRIBE, b"")
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "actors.cli", "run", str(self.topology), "--simulate"],
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_until(lambda: self._all_running(), timeout_s, "every actor running", self)
+
+    def _all_running(self) -> bool:
+        try:
+            status = self.status()
+        except Exception:
+            return False
+        return all(a["state"] == "running" for a in status["actors"])
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        started = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=10)
+        self.stop_seconds = time.monotonic() - started
+        self.close()
+        return code
+
+    def close(self) -> None:
+        if not self.sub.closed:
+            self.sub.close()
+            self.ctx.term()
+
+    def leftovers(self) -> tuple[list[str], list[str]]:
+        """Processes and ipc files that outlived the pipeline."""
+        out = subprocess.run(["pgrep", "-af", self.run_dir], capture_output=True, text=True)
+        procs = [line for line in out.stdout.splitlines() if "pgrep" not in line]
+        run = Path(self.run_dir) / "run"
+        files = [str(p) for p in run.iterdir()] if run.exists() else []
+        return procs, files
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    # -- steering and watching ------------------------------------------------------------------
+
+    def command(self, cmd: str, **kw: Any) -> Any:
+        reply = request(self.control, Command(cmd, **kw), timeout_s=2)
+        assert reply.ok, reply.error
+        return reply.data
+
+    def status(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.command("status")
+        return data
+
+    def actor(self, name: str) -> dict[str, Any]:
+        for actor in self.status()["actors"]:
+            if actor["name"] == name:
+                return actor
+        raise KeyError(name)
+
+    def sim(self, action: str, **params: str) -> Any:
+        ws = self.status()["venues"]["gateio_spot"]["ws_url"]
+        port = urlsplit(ws).port
+        query = "&".join(f"{k}={v}" for k, v in params.items())
+        url = f"http://127.0.0.1:{port}/_sim/{action}" + (f"?{query}" if query else "")
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return json.loads(resp.read())
+
+    def pump(self, seconds: float) -> None:
+        """Consume the stream for a while, keeping the local books."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if not self.sub.poll(int(left * 1000) + 1):
+                continue
+            while self.sub.poll(0):
+                _topic, payload = self.sub.recv_multipart()
+                event = EVENT_DECODER.decode(payload)
+                self.events.append(event)
+                if event.__struct_config__.tag in ("book_snapshot", "book_delta", "book_reset"):
+                    self.books.setdefault(event.native, LocalBook()).apply(event)
+
+    def pump_until(self, condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self.pump(0.05)
+            if condition():
+                return
+        raise AssertionError(
+            f"timed out after {timeout_s} s waiting for {what}\n{self.output()[-3000:]}"
+        )
+
+
+def wait_until(
+    condition: Callable[[], bool], timeout_s: float, what: str, pipeline: Pipeline | None = None
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    log = pipeline.output()[-3000:] if pipeline else ""
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}\n{log}")
+
+
+@contextlib.contextmanager
+def running_pipeline(**kw: Any) -> Iterator[Pipeline]:
+    pipeline = Pipeline(**kw)
+    try:
+        pipeline.start()
+        yield pipeline
+    finally:
+        if pipeline.proc is not None and pipeline.proc.poll() is None:
+            pipeline.proc.send_signal(signal.SIGTERM)
+            try:
+                pipeline.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pipeline.proc.kill()
+        pipeline.close()
+        for line in pipeline.leftovers()[0]:
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(line.split()[0]), signal.SIGKILL)

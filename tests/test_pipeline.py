@@ -1,0 +1,221 @@
+"""The whole pipeline, as separate processes, against the Gate.io simulator (no network).
+
+Each test starts `pipeline run --simulate`, consumes the published stream like any user
+would, and compares the books it rebuilt with the simulator's one true book.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from actors.messages import BookDelta, BookReset, BookSnapshot, BookTicker, Event, Ticker, Trade
+from tests.harness import ROOT, Pipeline, running_pipeline, wait_until
+
+pytestmark = pytest.mark.slow
+
+SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+NATIVE = ["BTC_USDT", "ETH_USDT", "SOL_USDT"]
+
+
+def assert_books_match_truth(p: Pipeline, natives: list[str]) -> None:
+    """Freeze the market, let the pipeline drain, and compare every book with the truth."""
+    ids = p.sim("pause")["ids"]
+    for native in natives:
+        p.pump_until(
+            lambda n=native: n in p.books and p.books[n].valid and p.books[n].seq == ids[n],
+            10,
+            f"{native} to reach id {ids[native]}",
+        )
+        truth = p.sim("book", currency_pair=native)
+        book = p.books[native]
+        assert truth["id"] == book.seq
+        assert book.bids == {float(px): float(q) for px, q in truth["bids"]}, native
+        assert book.asks == {float(px): float(q) for px, q in truth["asks"]}, native
+    p.sim("resume")
+
+
+def assert_wire_order(events: list[Event]) -> None:
+    """Per symbol: deltas chain onto the snapshot and each other; tickers and trades never
+    go backwards.  With several parsers this holds only if the handler restored order."""
+    chain: dict[str, int | None] = {}
+    last_ticker: dict[str, int] = {}
+    last_trade: dict[str, int] = {}
+    for event in events:
+        match event:
+            case BookSnapshot():
+                chain[event.symbol] = event.seq
+            case BookReset():
+                chain[event.symbol] = None
+            case BookDelta():
+                at = chain.get(event.symbol)
+                assert at is not None, f"delta for {event.symbol} while its book is invalid"
+                assert event.first_seq <= at + 1 <= event.seq, (event.symbol, at, event)
+                chain[event.symbol] = event.seq
+            case BookTicker():
+                assert event.seq >= last_ticker.get(event.symbol, 0), event
+                last_ticker[event.symbol] = event.seq
+            case Trade():
+                assert int(event.trade_id) > last_trade.get(event.symbol, 0), event
+                last_trade[event.symbol] = int(event.trade_id)
+
+
+def test_live_data_flows_in_wire_order_with_four_parsers() -> None:
+    with running_pipeline(symbols=SYMBOLS, parsers=4) as p:
+        p.pump_until(lambda: all(n in p.books and p.books[n].valid for n in NATIVE), 10, "books")
+        p.pump(2.0)
+        kinds = {type(e) for e in p.events}
+        assert {BookTicker, Trade, BookSnapshot, BookDelta, Ticker} <= kinds
+        assert_wire_order(p.events)
+        parsers = [a for a in p.status()["actors"] if a["kind"] == "parser"]
+        assert len(parsers) == 4
+        assert sum(1 for a in parsers if a["counters"].get("frames_in", 0) > 0) >= 2
+        assert_books_match_truth(p, NATIVE)
+
+
+def test_kill_9_of_parser_and_connection_recovers_with_exact_books() -> None:
+    with running_pipeline(symbols=SYMBOLS, parsers=2) as p:
+        p.pump_until(lambda: all(n in p.books and p.books[n].valid for n in NATIVE), 10, "books")
+        for name in ("gateio_spot.parser.0", "gateio_spot.connection.0"):
+            victim = p.actor(name)
+            os.kill(victim["pid"], signal.SIGKILL)
+            wait_until(
+                lambda n=name, old=victim["pid"]: (
+                    (a := p.actor(n))["restarts"] == 1 and a["pid"] not in (None, old)
+                ),
+                10,
+                f"{name} restarted",
+                p,
+            )
+            p.pump(1.0)
+        status = p.status()
+        connection = next(a for a in status["actors"] if a["kind"] == "connection")
+        assert connection["info"]["subscriptions"] == len(SYMBOLS) * 4  # resubscribed all
+        p.pump_until(lambda: all(p.books[n].valid for n in NATIVE), 10, "books resynced")
+        assert any(isinstance(e, BookReset) for e in p.events)
+        assert_wire_order(p.events)
+        assert_books_match_truth(p, NATIVE)
+
+
+def test_dropped_connection_and_sequence_gap_resync_only_what_broke() -> None:
+    with running_pipeline(symbols=SYMBOLS, parsers=2) as p:
+        p.pump_until(lambda: all(n in p.books and p.books[n].valid for n in NATIVE), 10, "books")
+        mark = len(p.events)
+        p.sim("gap", currency_pair="ETH_USDT")
+        p.pump_until(
+            lambda: (
+                p.books["ETH_USDT"].valid and any(isinstance(e, BookReset) for e in p.events[mark:])
+            ),
+            10,
+            "ETH resync",
+        )
+        resets = [e for e in p.events[mark:] if isinstance(e, BookReset)]
+        assert [r.native for r in resets] == ["ETH_USDT"]
+        assert resets[0].reason.startswith("gap")
+
+        mark = len(p.events)
+        p.sim("drop")
+        p.pump_until(
+            lambda: (
+                sum(isinstance(e, BookReset) for e in p.events[mark:]) == 3
+                and all(p.books[n].valid for n in NATIVE)
+            ),
+            10,
+            "every book reset and resynced after the drop",
+        )
+        wait_until(
+            lambda: p.actor("gateio_spot.connection.0")["counters"].get("reconnects", 0) >= 1,
+            3,
+            "the reconnect counted in status",
+            p,
+        )
+        assert_wire_order(p.events)
+        assert_books_match_truth(p, NATIVE)
+
+
+def test_malformed_frames_are_counted_and_crash_nothing() -> None:
+    with running_pipeline(symbols=SYMBOLS[:1], parsers=1) as p:
+        p.pump_until(lambda: "BTC_USDT" in p.books and p.books["BTC_USDT"].valid, 10, "book")
+        p.sim("malformed", count="5")
+        wait_until(
+            lambda: p.actor("gateio_spot.parser.0")["counters"].get("parse_errors", 0) >= 5,
+            5,
+            "parse errors counted",
+            p,
+        )
+        mark = len(p.events)
+        p.pump(1.0)
+        assert len(p.events) > mark  # still flowing
+        assert all(a["restarts"] == 0 for a in p.status()["actors"])
+        assert "parse error" in p.output()
+
+
+def test_subscribe_at_run_time_delivers_the_new_symbol_quickly() -> None:
+    with running_pipeline(symbols=SYMBOLS[:1], parsers=1) as p:
+        p.pump(0.5)
+        asked = time.monotonic()
+        p.command("subscribe", venue="gateio_spot", symbols=["SOL/USDT"])
+        p.pump_until(lambda: any(e.native == "SOL_USDT" for e in p.events), 5, "SOL data")
+        first_data_s = time.monotonic() - asked
+        print(f"first SOL/USDT event {first_data_s * 1000:.0f} ms after subscribe")
+        p.command("unsubscribe", venue="gateio_spot", symbols=["SOL/USDT"])
+        p.pump(0.5)
+        mark = len(p.events)
+        p.pump(0.5)
+        assert not any(e.native == "SOL_USDT" for e in p.events[mark:])
+
+
+def test_control_rejects_bad_commands_and_keeps_serving() -> None:
+    with running_pipeline(symbols=SYMBOLS[:1], parsers=1) as p:
+        from actors.client import request
+        from actors.control import Command
+
+        bad = [
+            Command("subscribe", venue="kraken", symbols=["BTC/USDT"]),
+            Command("subscribe", venue="gateio_spot", symbols=["btc-usdt"]),
+            Command("subscribe", venue="gateio_spot", symbols=["BTC/USDT"], channels=["candles"]),
+            Command("explode"),
+        ]
+        for command in bad:
+            reply = request(p.control, command)
+            assert not reply.ok and reply.error, command
+        assert p.status()["actors"]
+
+
+def test_sigterm_stops_everything_fast_and_leaves_nothing_behind() -> None:
+    p = Pipeline(symbols=SYMBOLS[:1], parsers=2)
+    p.start()
+    p.pump(0.5)
+    assert p.stop() == 0
+    assert p.stop_seconds < 3.0, p.stop_seconds
+    procs, files = p.leftovers()
+    assert procs == [] and files == [], (procs, files)
+
+
+def test_check_reports_bad_topology_with_path_and_reason(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "venues:\n  gateio_spot:\n    symbols: [BTC/USDT, btcusdt]\n    channels: [trades]\n"
+        "    publish: tcp://127.0.0.1:5999\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "actors.cli", "check", str(bad)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert run.returncode == 1
+    assert "venues.gateio_spot.symbols[1]: 'btcusdt' is not a symbol" in run.stderr
+    good = subprocess.run(
+        [sys.executable, "-m", "actors.cli", "check", str(ROOT / "topology.yaml")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert good.returncode == 0, good.stderr
+    assert "gateio_spot: 5 symbols x 4 channels" in good.stdout
