@@ -13,7 +13,9 @@ Two layers live here:
 
 Prices and sizes are floats: every decimal string a venue sends (up to 15 significant
 digits) maps to one double, so books keyed by price are exact, and msgpack stays compact.
-Quantities on futures are in the venue's contracts unless the field name says otherwise.
+Quantities on futures are in the venue's contracts, exactly as the venue sends them;
+``contract_size`` (base units per contract, 0 on spot) converts them, and trades and book
+tickers also carry the base-unit quantities (``*_base``).
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ class BookTicker(_Event, tag="book_ticker"):
     ask_price: float
     ask_qty: float
     seq: int = 0  # venue update id / book version, 0 if the venue sends none
+    contract_size: float = 0.0  # futures: base units per contract; 0 on spot
+    bid_qty_base: float | None = None  # futures: bid_qty * contract_size
+    ask_qty_base: float | None = None
 
 
 class Trade(_Event, tag="trade"):
@@ -52,6 +57,8 @@ class Trade(_Event, tag="trade"):
     qty: float
     side: Side  # the taker's side
     trade_id: str = ""
+    contract_size: float = 0.0
+    qty_base: float | None = None  # futures: qty * contract_size
 
 
 class BookSnapshot(_Event, tag="book_snapshot"):
@@ -60,6 +67,7 @@ class BookSnapshot(_Event, tag="book_snapshot"):
     bids: list[Level]  # best (highest) first
     asks: list[Level]  # best (lowest) first
     seq: int = 0  # the venue update id the book is at
+    contract_size: float = 0.0  # futures: level quantities are contracts
 
 
 class BookDelta(_Event, tag="book_delta"):
@@ -70,6 +78,7 @@ class BookDelta(_Event, tag="book_delta"):
     first_seq: int = 0
     seq: int = 0
     full: bool = False  # the venue says this push is the whole book (Gate.io `full: true`)
+    contract_size: float = 0.0
 
 
 class BookReset(_Event, tag="book_reset"):

@@ -13,6 +13,7 @@ from actors.venues.base import FrameError, RestRequest, Subscription, Venue
 
 VENUES: dict[str, str] = {
     "gateio_spot": "actors.venues.gateio.spot:GateioSpot",
+    "gateio_futures": "actors.venues.gateio.futures:GateioFutures",
 }
 
 __all__ = ["VENUES", "FrameError", "RestRequest", "Subscription", "Venue", "load_venue"]
@@ -29,5 +30,11 @@ def venue_class(name: str) -> type[Venue]:
     return cls
 
 
-def load_venue(name: str, options: Mapping[str, Any] | None = None) -> Venue:
-    return venue_class(name)(options)
+def load_venue(
+    name: str,
+    options: Mapping[str, Any] | None = None,
+    *,
+    credentials: tuple[str, str] | None = None,
+) -> Venue:
+    cls = venue_class(name)
+    return cls(options, credentials=credentials) if credentials else cls(options)

@@ -49,13 +49,32 @@ class Venue:
     name: ClassVar[str]
     ws_url: ClassVar[str]
     rest_url: ClassVar[str]
-    channels: ClassVar[frozenset[str]]  # normalized channels this venue supports
+    channels: ClassVar[frozenset[str]]  # normalized public channels this venue supports
+    # Account channels (orders, balances, fills, positions): they need ``credentials``.
+    private_channels: ClassVar[frozenset[str]] = frozenset()
     book_sync: ClassVar[BookSync] = "rest_snapshot"
     ping_interval_s: ClassVar[float] = 10.0
     max_subscriptions_per_connection: ClassVar[int | None] = None
 
-    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        options: Mapping[str, Any] | None = None,
+        *,
+        credentials: tuple[str, str] | None = None,
+    ) -> None:
         self.options: Mapping[str, Any] = options or {}
+        self._credentials = _checked_credentials(credentials)
+
+    def __repr__(self) -> str:
+        # Never the secret (nor the key): reprs end up in logs and `pipeline status`.
+        creds = "<redacted>" if self._credentials else None
+        return f"{type(self).__name__}(options={dict(self.options)!r}, credentials={creds})"
+
+    # -- connection -------------------------------------------------------------------------
+
+    def handshake_headers(self) -> dict[str, str]:
+        """Extra HTTP headers for the WebSocket opening handshake (none by default)."""
+        return {}
 
     # -- symbols ----------------------------------------------------------------------------
 
@@ -94,3 +113,16 @@ class Venue:
     def parse_snapshot(self, body: bytes, symbol: str, recv_ns: int) -> BookSnapshot:
         """A REST order book body -> snapshot with ``seq`` = the venue's book id."""
         raise NotImplementedError
+
+
+def _checked_credentials(credentials: Any) -> tuple[str, str] | None:
+    """(api key, secret) as given, or None; never echoes the values in an error."""
+    if credentials is None:
+        return None
+    if (
+        not isinstance(credentials, tuple | list)
+        or len(credentials) != 2
+        or not all(isinstance(part, str) and part for part in credentials)
+    ):
+        raise ValueError("credentials must be a tuple (api key, secret) of two non-empty strings")
+    return credentials[0], credentials[1]

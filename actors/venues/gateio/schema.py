@@ -1,10 +1,11 @@
-"""Gate.io spot v4 wire payloads as msgspec Structs.  [pure]
+"""Gate.io v4 wire payloads as msgspec Structs: the shared envelope and the spot channels.  [pure]
 
 Field names are the venue's own keys (``U``, ``u``, ``b``, ``a`` ...) so each Struct reads like
 the docs table, with a trailing comment saying what the key means.  Only the fields we use are
 declared; msgspec skips the rest without building them.  A frame is decoded in two passes: the
 envelope first, keeping ``result`` as raw bytes, then ``result`` with its channel's decoder.
-Every decoder is built once, here, never per frame.
+Every decoder is built once, here, never per frame.  Futures payloads are in
+``futures_schema.py``.
 
 Integers are bounded to what msgpack (and our int64 consumers) can carry, so a hostile frame
 fails here with a clear message instead of later in the encoder.
@@ -27,6 +28,12 @@ Code = Annotated[int, Meta(ge=-INT64_MAX, le=INT64_MAX)]
 
 PriceLevel = tuple[str, str]
 """``[price, amount]`` as decimal strings; amounts are absolute and ``"0"`` deletes."""
+Num = float | str
+"""A number the venue sends as a JSON number or as a decimal string: private fields differ
+between spot (strings) and futures (numbers), and futures sizes turn into strings under
+``X-Gate-Size-Decimal``.  ``common.amount`` converts and checks it."""
+AnyId = Id | str
+"""An order or trade id: an integer on some channels, a string on others; published as str."""
 
 
 # -- envelope ------------------------------------------------------------------------------
@@ -101,6 +108,58 @@ class OrderBookUpdateResult(Struct):
     full: bool = False  # true: the push is the whole book (sent only when true, since 2025)
 
 
+# -- private channels (spot) ---------------------------------------------------------------
+
+
+class SpotOrderResult(Struct):
+    """One element of ``spot.orders`` (the result is an array; several pairs per push)."""
+
+    id: AnyId  # order id
+    currency_pair: str  # BTC_USDT
+    event: Literal["put", "update", "finish"]  # created | filled partly | closed
+    side: Literal["buy", "sell"]
+    amount: Num  # order amount (base; quote for market buys)
+    type: str = "limit"  # limit | market | unified-account variants (limit_repay ...)
+    price: Num = "0"  # limit price ("0" for market orders)
+    time_in_force: str = "gtc"  # gtc | ioc | poc | fok
+    left: Num = "0"  # amount still open
+    filled_amount: Num = "0"  # filled, base
+    avg_deal_price: Num = ""  # average fill price ("" or "0" before any fill)
+    finish_as: str = ""  # open | filled | cancelled | ioc | stp | poc | fok | ... | -
+    text: str = ""  # client order id ("t-..."), or "api"/"web"
+    create_time_ms: str = ""  # ms, string
+    update_time_ms: str = ""  # ms, string
+
+
+class SpotBalanceResult(Struct):
+    """One element of ``spot.balances``."""
+
+    currency: str  # USDT
+    total: Num  # balance after the change
+    available: Num  # of which free
+    freeze: Num = "0"  # of which frozen in orders
+    change: Num = "0"  # the change that caused this push
+    change_type: str = ""  # withdraw | deposit | trade-fee-deduct | order-create | ...
+    timestamp_ms: str = ""  # ms, string
+    timestamp: str = ""  # s, string
+
+
+class SpotUserTradeResult(Struct):
+    """One element of ``spot.usertrades``: one of our fills."""
+
+    id: AnyId  # trade id
+    order_id: AnyId
+    currency_pair: str
+    side: Literal["buy", "sell"]  # our side
+    amount: Num  # base
+    price: Num
+    role: Literal["maker", "taker"]
+    fee: Num = "0"
+    fee_currency: str = ""
+    create_time: Seconds = 0  # s
+    create_time_ms: str = ""  # ms with a sub-ms fraction
+
+
 # -- REST ----------------------------------------------------------------------------------
 
 
@@ -122,3 +181,6 @@ TRADE = msgspec.json.Decoder(TradeResult)
 TICKER = msgspec.json.Decoder(TickerResult)
 ORDER_BOOK_UPDATE = msgspec.json.Decoder(OrderBookUpdateResult)
 REST_ORDER_BOOK = msgspec.json.Decoder(RestOrderBook)
+SPOT_ORDERS = msgspec.json.Decoder(list[SpotOrderResult])
+SPOT_BALANCES = msgspec.json.Decoder(list[SpotBalanceResult])
+SPOT_USER_TRADES = msgspec.json.Decoder(list[SpotUserTradeResult])

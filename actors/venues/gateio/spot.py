@@ -4,6 +4,12 @@ Role: the ``gateio_spot`` venue (see ``actors/venues/base.py``).  It turns Gate.
 frames into normalized events and spells the requests we send; it owns no socket and no clock.
 Wire facts: ``../shared/protocols/protocols.md`` section 3.  The book sequence rules are
 enforced by ``actors/book.py``; this module only reports ``U``/``u``/``full`` faithfully.
+What spot shares with futures (envelope dispatch, signing, number helpers) is in
+``common.py``.
+
+Private channels (``orders`` -> ``spot.orders``, ``balances`` -> ``spot.balances``,
+``fills`` -> ``spot.usertrades``) need ``credentials``; each request is signed with its own
+``time`` (``signing.py``).  ``Subscription("orders", "!all")`` asks for every pair.
 
 ``parse_frame`` raises only ``FrameError``, whatever the bytes: msgspec validation errors are
 rewritten to say which field is wrong and why.
@@ -12,7 +18,7 @@ rewritten to say which field is wrong and why.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -20,21 +26,39 @@ import msgspec
 import orjson
 
 from actors.messages import (
+    Balance,
     BookDelta,
     BookSnapshot,
     BookTicker,
     Event,
-    Level,
-    Pong,
-    SubscriptionAck,
-    SubscriptionError,
+    Fill,
+    Order,
     Ticker,
     Trade,
 )
 from actors.venues.base import BookSync as BookSyncKind
 from actors.venues.base import FrameError, RestRequest, Subscription, Venue
 from actors.venues.gateio import schema
-from actors.venues.gateio.schema import Envelope, PriceLevel
+from actors.venues.gateio.common import (
+    ALL,
+    Parser,
+    amount,
+    decode_envelope,
+    envelope_ms,
+    levels,
+    ms_text,
+    need_credentials,
+    number,
+    optional_number,
+    order_status,
+    order_type,
+    parse_envelope,
+    request,
+    side_price,
+    signed_request,
+    why,
+)
+from actors.venues.gateio.schema import Envelope
 
 NAME = "gateio_spot"
 
@@ -44,6 +68,11 @@ WIRE_CHANNELS: dict[str, str] = {
     "trades": "spot.trades",
     "tickers": "spot.tickers",
     "order_book": "spot.order_book_update",
+}
+PRIVATE_CHANNELS: dict[str, str] = {
+    "orders": "spot.orders",
+    "balances": "spot.balances",  # per account: takes no payload
+    "fills": "spot.usertrades",
 }
 
 # Channels we understand but do not publish: their updates parse to no events.
@@ -62,7 +91,6 @@ BOOK_LEVELS: dict[str, int] = {"100ms": 100, "20ms": 20}
 
 _SYMBOL = re.compile(r"([A-Z0-9]+)/([A-Z0-9]+)")
 _NATIVE = re.compile(r"([A-Z0-9]+)_([A-Z0-9]+)")
-_INF = float("inf")
 
 
 # -- symbols -------------------------------------------------------------------------------
@@ -114,68 +142,7 @@ def book_options(options: Mapping[str, Any]) -> tuple[str, int]:
     return interval, depth
 
 
-# -- requests ------------------------------------------------------------------------------
-
-
-def request(now_s: int, channel: str, event: str, payload: list[str]) -> str:
-    """One request as text (Gate.io expects text frames, so no bytes here)."""
-    body = {"time": int(now_s), "channel": channel, "event": event, "payload": payload}
-    return orjson.dumps(body).decode()
-
-
 # -- frame helpers -------------------------------------------------------------------------
-
-_MISSING = re.compile(r"Object missing required field `([^`]*)`(?: - at `\$\.?([^`]*)`)?$")
-_AT = re.compile(r"(.*) - at `\$\.?([^`]*)`$")
-
-
-def _uncap(text: str) -> str:
-    return text[:1].lower() + text[1:]
-
-
-def why(exc: Exception) -> str:
-    """A msgspec error in our words: "missing field 'U'", "field 'U': expected `int`..."."""
-    text = str(exc)
-    if match := _MISSING.match(text):
-        field = f"{match[2]}.{match[1]}" if match[2] else match[1]
-        return f"missing field '{field}'"
-    if match := _AT.match(text):
-        return f"field '{match[2]}': {_uncap(match[1])}"
-    if isinstance(exc, UnicodeError):
-        return f"not UTF-8 text ({exc.reason})"
-    if isinstance(exc, msgspec.ValidationError):
-        return _uncap(text)
-    return f"not valid JSON ({text})"
-
-
-def number(text: str, what: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise FrameError(f"{what}: not a number: {text[:40]!r}") from None
-    if not -_INF < value < _INF:  # also rejects nan
-        raise FrameError(f"{what}: not a finite number: {text[:40]!r}")
-    return value
-
-
-def optional_number(text: str, what: str) -> float | None:
-    return None if text == "" else number(text, what)
-
-
-def side_price(text: str, what: str) -> float:
-    """A book ticker side: an empty side is sent as "" and published as 0."""
-    return 0.0 if text == "" else number(text, what)
-
-
-def levels(raw: list[PriceLevel], what: str) -> list[Level]:
-    try:
-        out = [(float(price), float(qty)) for price, qty in raw]
-    except ValueError:
-        raise FrameError(f"{what}: a level is not [price, amount] as numbers") from None
-    for price, qty in out:
-        if not (0.0 < price < _INF and 0.0 <= qty < _INF):  # nan fails every comparison
-            raise FrameError(f"{what}: bad level [{price!r}, {qty!r}]")
-    return out
 
 
 def pair(native: str, what: str) -> tuple[str, str]:
@@ -190,14 +157,7 @@ def trade_ms(result: schema.TradeResult) -> int:
     """``create_time_ms`` is a string with a sub-ms fraction; older frames lack it."""
     if not result.create_time_ms:
         return result.create_time * 1000
-    whole, _, _ = result.create_time_ms.partition(".")
-    if not (whole.isascii() and whole.isdigit()) or len(whole) > 18:
-        raise FrameError(f"spot.trades: bad create_time_ms {result.create_time_ms[:40]!r}")
-    return int(whole)
-
-
-def envelope_ms(env: Envelope) -> int:
-    return env.time_ms or env.time * 1000
+    return ms_text(result.create_time_ms, "spot.trades", "create_time_ms")
 
 
 # -- channel parsers: (envelope, recv_ns) -> events ------------------------------------------
@@ -287,79 +247,130 @@ def parse_order_book_update(env: Envelope, recv_ns: int) -> list[Event]:
     ]
 
 
-PARSERS: dict[str, Callable[[Envelope, int], list[Event]]] = {
+def _private_ms(text: str, env: Envelope, what: str, field: str) -> int:
+    return ms_text(text, what, field) if text else envelope_ms(env)
+
+
+def parse_orders(env: Envelope, recv_ns: int) -> list[Event]:
+    """``spot.orders``: one Order per element.  ``qty`` is ``amount`` as the venue sends it
+    (quote currency for market buys); ``client_id`` is ``text`` verbatim."""
+    out: list[Event] = []
+    for r in schema.SPOT_ORDERS.decode(env.result):
+        symbol, native = pair(r.currency_pair, "spot.orders")
+        what = f"spot.orders {native}"
+        filled = amount(r.filled_amount, what)
+        avg = amount(r.avg_deal_price, what) if r.avg_deal_price != "" else 0.0
+        out.append(
+            Order(
+                venue=NAME,
+                symbol=symbol,
+                native=native,
+                ts=_private_ms(r.update_time_ms or r.create_time_ms, env, what, "update_time_ms"),
+                recv_ns=recv_ns,
+                order_id=str(r.id),
+                side=r.side,
+                order_type=order_type(r.type, r.time_in_force),
+                status=order_status(r.event == "finish", r.finish_as, filled, amount(r.left, what)),
+                price=amount(r.price, what),
+                qty=amount(r.amount, what),
+                client_id=r.text,
+                filled_qty=filled,
+                avg_price=avg,
+            )
+        )
+    return out
+
+
+def parse_balances(env: Envelope, recv_ns: int) -> list[Event]:
+    """``spot.balances``: one Balance per currency; the symbol is the asset itself."""
+    out: list[Event] = []
+    for r in schema.SPOT_BALANCES.decode(env.result):
+        what = f"spot.balances {r.currency[:20]}"
+        if not r.currency:
+            raise FrameError("spot.balances: empty currency")
+        out.append(
+            Balance(
+                venue=NAME,
+                symbol=r.currency,
+                native=r.currency,
+                ts=_private_ms(r.timestamp_ms, env, what, "timestamp_ms"),
+                recv_ns=recv_ns,
+                asset=r.currency,
+                total=amount(r.total, what),
+                available=amount(r.available, what),
+                frozen=amount(r.freeze, what),
+                change=amount(r.change, what),
+                reason=r.change_type,
+            )
+        )
+    return out
+
+
+def parse_user_trades(env: Envelope, recv_ns: int) -> list[Event]:
+    """``spot.usertrades``: one Fill per element."""
+    out: list[Event] = []
+    for r in schema.SPOT_USER_TRADES.decode(env.result):
+        symbol, native = pair(r.currency_pair, "spot.usertrades")
+        what = f"spot.usertrades {native}"
+        ts = (
+            ms_text(r.create_time_ms, what, "create_time_ms")
+            if r.create_time_ms
+            else r.create_time * 1000 or envelope_ms(env)
+        )
+        out.append(
+            Fill(
+                venue=NAME,
+                symbol=symbol,
+                native=native,
+                ts=ts,
+                recv_ns=recv_ns,
+                order_id=str(r.order_id),
+                trade_id=str(r.id),
+                side=r.side,
+                price=amount(r.price, what),
+                qty=amount(r.amount, what),
+                fee=amount(r.fee, what),
+                fee_asset=r.fee_currency,
+                maker=r.role == "maker",
+            )
+        )
+    return out
+
+
+PARSERS: dict[str, Parser] = {
     "spot.book_ticker": parse_book_ticker,
     "spot.trades": parse_trade,
     "spot.tickers": parse_ticker,
     "spot.order_book_update": parse_order_book_update,
+    "spot.orders": parse_orders,
+    "spot.balances": parse_balances,
+    "spot.usertrades": parse_user_trades,
 }
-
-
-def parse_envelope(env: Envelope, recv_ns: int) -> list[Event]:
-    """Dispatch on the envelope: errors, pongs and acks first, then channel updates."""
-    ts = envelope_ms(env)
-    if env.error is not None:
-        error = env.error
-        return [
-            SubscriptionError(
-                venue=NAME,
-                symbol="",
-                native="",
-                ts=ts,
-                recv_ns=recv_ns,
-                channel=env.channel,
-                message=error.message,
-                code=error.code,
-            )
-        ]
-    if env.channel == "spot.pong":
-        return [Pong(venue=NAME, symbol="", native="", ts=ts, recv_ns=recv_ns)]
-    if env.event in ("subscribe", "unsubscribe"):
-        # The docs: success is error == null; `result` need not be parsed.
-        return [
-            SubscriptionAck(
-                venue=NAME,
-                symbol="",
-                native="",
-                ts=ts,
-                recv_ns=recv_ns,
-                channel=env.channel,
-                event=env.event,
-            )
-        ]
-    parse = PARSERS.get(env.channel)
-    if parse is None:
-        if env.channel in IGNORED_CHANNELS:
-            return []
-        if not env.channel:
-            raise FrameError("missing field 'channel'")
-        raise FrameError(f"unknown channel {env.channel[:60]!r}")
-    if env.event != "update":
-        raise FrameError(f"{env.channel}: unexpected event {env.event[:40]!r}")
-    if not env.result:
-        raise FrameError(f"{env.channel}: missing field 'result'")
-    try:
-        return parse(env, recv_ns)
-    except (msgspec.DecodeError, UnicodeError) as exc:  # Raw results skip UTF-8 checks
-        raise FrameError(f"{env.channel}: {why(exc)}") from None
 
 
 # -- the venue -----------------------------------------------------------------------------
 
 
 class GateioSpot(Venue):
-    """Gate.io spot v4 public market data.  Options: ``book_interval`` ("100ms" | "20ms") and
-    ``book_depth`` (the REST snapshot limit; must match the interval: 100 or 20)."""
+    """Gate.io spot v4 market data and account streams.  Options: ``book_interval``
+    ("100ms" | "20ms") and ``book_depth`` (the REST snapshot limit; must match the interval:
+    100 or 20).  Private channels need ``credentials=(api key, secret)``."""
 
     name: ClassVar[str] = NAME
     ws_url: ClassVar[str] = "wss://api.gateio.ws/ws/v4/"
     rest_url: ClassVar[str] = "https://api.gateio.ws/api/v4"
     channels: ClassVar[frozenset[str]] = frozenset(WIRE_CHANNELS)
+    private_channels: ClassVar[frozenset[str]] = frozenset(PRIVATE_CHANNELS)
     book_sync: ClassVar[BookSyncKind] = "rest_snapshot"
     ping_interval_s: ClassVar[float] = 10.0
 
-    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
-        super().__init__(options)
+    def __init__(
+        self,
+        options: Mapping[str, Any] | None = None,
+        *,
+        credentials: tuple[str, str] | None = None,
+    ) -> None:
+        super().__init__(options, credentials=credentials)
         self.book_interval, self.book_depth = book_options(self.options)
 
     # -- symbols ----------------------------------------------------------------------------
@@ -386,18 +397,31 @@ class GateioSpot(Venue):
     def _requests(self, subs: Sequence[Subscription], event: str, now_s: int) -> list[str | bytes]:
         """One request per channel carrying all its pairs; order_book takes one pair per
         request.  Channels and pairs keep their order of first appearance (duplicates
-        dropped), so the same input always gives the same bytes."""
+        dropped), so the same input always gives the same bytes.  Private requests are
+        signed; ``!all`` among a private channel's pairs stands for all of them."""
         pairs_by_channel: dict[str, dict[str, None]] = {}
         for sub in subs:
-            wire = WIRE_CHANNELS.get(sub.channel)
+            wire = WIRE_CHANNELS.get(sub.channel) or PRIVATE_CHANNELS.get(sub.channel)
             if wire is None:
-                supported = ", ".join(sorted(WIRE_CHANNELS))
+                supported = ", ".join(sorted(self.channels | self.private_channels))
                 raise ValueError(f"{NAME}: unsupported channel {sub.channel!r} ({supported})")
-            pairs_by_channel.setdefault(wire, {})[to_native(sub.symbol)] = None
+            if sub.channel in PRIVATE_CHANNELS:
+                need_credentials(NAME, sub.channel, self.private_channels, self._credentials)
+                native = ALL if sub.symbol == ALL else to_native(sub.symbol)
+            else:
+                native = to_native(sub.symbol)
+            pairs_by_channel.setdefault(wire, {})[native] = None
         out: list[str | bytes] = []
         for wire, pairs in pairs_by_channel.items():
             if wire == "spot.order_book_update":
                 out.extend(request(now_s, wire, event, [p, self.book_interval]) for p in pairs)
+            elif wire == "spot.balances":
+                assert self._credentials is not None  # need_credentials checked it
+                out.append(signed_request(now_s, wire, event, None, self._credentials))
+            elif wire in ("spot.orders", "spot.usertrades"):
+                assert self._credentials is not None
+                payload = [ALL] if ALL in pairs else list(pairs)
+                out.append(signed_request(now_s, wire, event, payload, self._credentials))
             else:
                 out.append(request(now_s, wire, event, list(pairs)))
         return out
@@ -405,11 +429,15 @@ class GateioSpot(Venue):
     # -- frames we receive ------------------------------------------------------------------
 
     def parse_frame(self, frame: str | bytes, recv_ns: int) -> list[Event]:
-        try:
-            env = schema.ENVELOPE.decode(frame)
-        except (msgspec.DecodeError, UnicodeError) as exc:
-            raise FrameError(f"envelope: {why(exc)}") from None
-        return parse_envelope(env, recv_ns)
+        return parse_envelope(
+            decode_envelope(frame),
+            recv_ns,
+            venue=NAME,
+            pong="spot.pong",
+            parsers=PARSERS,
+            ignored=IGNORED_CHANNELS,
+            credentials=self._credentials,
+        )
 
     # -- order book snapshots ---------------------------------------------------------------
 

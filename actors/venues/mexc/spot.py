@@ -211,8 +211,13 @@ class MexcSpot(Venue):
         {"interval", "top_depth", "ticker_tz", "book_depth", "quote_assets"}
     )
 
-    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
-        super().__init__(options)
+    def __init__(
+        self,
+        options: Mapping[str, Any] | None = None,
+        *,
+        credentials: tuple[str, str] | None = None,
+    ) -> None:
+        super().__init__(options, credentials=credentials)
         opts = dict(self.options)
         unknown = sorted(set(opts) - self.OPTIONS)
         if unknown:

@@ -1,0 +1,270 @@
+"""What Gate.io spot and futures share: requests, the envelope dispatch, number helpers.  [pure]
+
+Both venues speak the same WebSocket v4 envelope (``time``/``channel``/``event``/``payload``
+out; ``channel``/``event``/``error``/``result`` back) with the same error codes and the same
+per-request signature.  The venue modules (``spot.py``, ``futures.py``) keep only what
+differs: channel names, payload shapes and the channel parsers.
+
+Every helper that reads a frame raises only ``FrameError``, with a message that says which
+field is wrong and why.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgspec
+import orjson
+
+from actors.messages import Event, Level, Pong, SubscriptionAck, SubscriptionError
+from actors.venues.base import FrameError
+from actors.venues.gateio import schema, signing
+from actors.venues.gateio.schema import Envelope, Num, PriceLevel
+
+ALL = "!all"
+"""The payload word for "every pair/contract" on private channels; also accepted as the
+symbol of a private Subscription (``Subscription("orders", "!all")``)."""
+
+Parser = Callable[[Envelope, int], list[Event]]
+"""One channel's parser: (envelope, recv_ns) -> events."""
+
+_INF = float("inf")
+
+
+# -- requests ------------------------------------------------------------------------------
+
+
+def request(
+    now_s: int,
+    channel: str,
+    event: str,
+    payload: list[str] | None,
+    auth: Mapping[str, str] | None = None,
+) -> str:
+    """One request as text (Gate.io expects text frames, so no bytes here).  ``payload``
+    None leaves the key out (``spot.balances`` takes none)."""
+    body: dict[str, Any] = {"time": int(now_s), "channel": channel, "event": event}
+    if payload is not None:
+        body["payload"] = payload
+    if auth is not None:
+        body["auth"] = auth
+    return orjson.dumps(body).decode()
+
+
+def signed_request(
+    now_s: int,
+    channel: str,
+    event: str,
+    payload: list[str] | None,
+    credentials: tuple[str, str],
+) -> str:
+    """A private-channel request: ``auth`` is signed with the request's own ``time``."""
+    key, secret = credentials
+    time_s = int(now_s)
+    return request(
+        time_s, channel, event, payload, signing.auth_object(key, secret, channel, event, time_s)
+    )
+
+
+def need_credentials(
+    venue: str, channel: str, private: frozenset[str], credentials: tuple[str, str] | None
+) -> tuple[str, str]:
+    if credentials is None:
+        # "unsupported ... without" keeps the wording of a public-only venue's refusal.
+        raise ValueError(
+            f"{venue}: unsupported channel {channel!r} without API credentials: the private "
+            f"channels ({', '.join(sorted(private))}) need an api key and secret"
+        )
+    return credentials
+
+
+# -- frame helpers -------------------------------------------------------------------------
+
+_MISSING = re.compile(r"Object missing required field `([^`]*)`(?: - at `\$\.?([^`]*)`)?$")
+_AT = re.compile(r"(.*) - at `\$\.?([^`]*)`$")
+
+
+def _uncap(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def why(exc: Exception) -> str:
+    """A msgspec error in our words: "missing field 'U'", "field 'U': expected `int`..."."""
+    text = str(exc)
+    if match := _MISSING.match(text):
+        field = f"{match[2]}.{match[1]}" if match[2] else match[1]
+        return f"missing field '{field}'"
+    if match := _AT.match(text):
+        return f"field '{match[2]}': {_uncap(match[1])}"
+    if isinstance(exc, UnicodeError):
+        return f"not UTF-8 text ({exc.reason})"
+    if isinstance(exc, msgspec.ValidationError):
+        return _uncap(text)
+    return f"not valid JSON ({text})"
+
+
+def number(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise FrameError(f"{what}: not a number: {text[:40]!r}") from None
+    if not -_INF < value < _INF:  # also rejects nan
+        raise FrameError(f"{what}: not a finite number: {text[:40]!r}")
+    return value
+
+
+def amount(value: Num, what: str) -> float:
+    """A value the venue sends as a JSON number or as a decimal string (futures sizes under
+    ``X-Gate-Size-Decimal``, private fields that differ between spot and futures)."""
+    if isinstance(value, str):
+        return number(value, what)
+    if not -_INF < value < _INF:
+        raise FrameError(f"{what}: not a finite number: {value!r}")
+    return value
+
+
+def optional_number(text: str, what: str) -> float | None:
+    return None if text == "" else number(text, what)
+
+
+def side_price(text: str, what: str) -> float:
+    """A book ticker side: an empty side is sent as "" and published as 0."""
+    return 0.0 if text == "" else number(text, what)
+
+
+def check_level(price: float, qty: float, what: str) -> None:
+    if not (0.0 < price < _INF and 0.0 <= qty < _INF):  # nan fails every comparison
+        raise FrameError(f"{what}: bad level [{price!r}, {qty!r}]")
+
+
+def levels(raw: list[PriceLevel], what: str) -> list[Level]:
+    """``[[price, amount], ...]`` decimal strings -> levels."""
+    try:
+        out = [(float(price), float(qty)) for price, qty in raw]
+    except ValueError:
+        raise FrameError(f"{what}: a level is not [price, amount] as numbers") from None
+    for price, qty in out:
+        check_level(price, qty, what)
+    return out
+
+
+def ms_text(text: str, what: str, field: str) -> int:
+    """A millisecond time sent as a string, possibly with a sub-ms fraction
+    (``"1606292218213.4578"``): the whole milliseconds."""
+    whole, _, _ = text.partition(".")
+    if not (whole.isascii() and whole.isdigit()) or len(whole) > 18:
+        raise FrameError(f"{what}: bad {field} {text[:40]!r}")
+    return int(whole)
+
+
+def envelope_ms(env: Envelope) -> int:
+    return env.time_ms or env.time * 1000
+
+
+# -- errors from the venue -----------------------------------------------------------------
+
+# A Gate API key is 32 hex digits, a secret 64 and a signature 128: no run that long is
+# published, whatever the venue echoes back.
+_HEX_RUN = re.compile(r"[0-9a-fA-F]{32,}")
+MAX_MESSAGE = 200
+
+
+def scrub(message: str, credentials: tuple[str, str] | None) -> str:
+    """The venue's error text, safe to publish: no key, secret or signature."""
+    if credentials is not None:
+        for secret in credentials:
+            message = message.replace(secret, "<redacted>")
+    return _HEX_RUN.sub("<redacted>", message)[:MAX_MESSAGE]
+
+
+# -- envelope dispatch ---------------------------------------------------------------------
+
+
+def parse_envelope(
+    env: Envelope,
+    recv_ns: int,
+    *,
+    venue: str,
+    pong: str,
+    parsers: Mapping[str, Parser],
+    ignored: frozenset[str],
+    credentials: tuple[str, str] | None = None,
+    eventless: frozenset[str] = frozenset(),
+) -> list[Event]:
+    """Dispatch on the envelope: errors, pongs and acks first, then channel updates.
+
+    ``eventless`` names channels whose pushes carry no ``event`` (the obu channels)."""
+    ts = envelope_ms(env)
+    if env.error is not None:
+        error = env.error
+        return [
+            SubscriptionError(
+                venue=venue,
+                symbol="",
+                native="",
+                ts=ts,
+                recv_ns=recv_ns,
+                channel=env.channel,
+                message=scrub(error.message, credentials),
+                code=error.code,
+            )
+        ]
+    if env.channel == pong:
+        return [Pong(venue=venue, symbol="", native="", ts=ts, recv_ns=recv_ns)]
+    if env.event in ("subscribe", "unsubscribe"):
+        # The docs: success is error == null; `result` need not be parsed.
+        return [
+            SubscriptionAck(
+                venue=venue,
+                symbol="",
+                native="",
+                ts=ts,
+                recv_ns=recv_ns,
+                channel=env.channel,
+                event=env.event,
+            )
+        ]
+    parse = parsers.get(env.channel)
+    if parse is None:
+        if env.channel in ignored:
+            return []
+        if not env.channel:
+            raise FrameError("missing field 'channel'")
+        raise FrameError(f"unknown channel {env.channel[:60]!r}")
+    if env.event != "update" and not (env.event == "" and env.channel in eventless):
+        raise FrameError(f"{env.channel}: unexpected event {env.event[:40]!r}")
+    if not env.result:
+        raise FrameError(f"{env.channel}: missing field 'result'")
+    try:
+        return parse(env, recv_ns)
+    except (msgspec.DecodeError, UnicodeError) as exc:  # Raw results skip UTF-8 checks
+        raise FrameError(f"{env.channel}: {why(exc)}") from None
+
+
+def decode_envelope(frame: str | bytes) -> Envelope:
+    try:
+        return schema.ENVELOPE.decode(frame)
+    except (msgspec.DecodeError, UnicodeError) as exc:
+        raise FrameError(f"envelope: {why(exc)}") from None
+
+
+# -- private channels ------------------------------------------------------------------------
+
+_TIF_TYPES = {"poc": "post_only", "ioc": "ioc", "fok": "fok"}
+
+
+def order_type(kind: str, tif: str) -> str:
+    """Our order type: a limit order's time in force refines it (poc -> post_only, ioc, fok);
+    other kinds (market, the unified-account variants) stay as the venue names them."""
+    return _TIF_TYPES.get(tif, "limit") if kind == "limit" else kind
+
+
+def order_status(finished: bool, finish_as: str, filled: float, left: float) -> str:
+    """open | partially_filled | filled | cancelled.  A finished order is filled when the
+    venue says so or nothing is left; any other finish (cancelled, ioc, fok, poc, stp,
+    liquidated, ...) is cancelled, whatever part of it was filled."""
+    if finished:
+        return "filled" if finish_as == "filled" or (left == 0 and filled > 0) else "cancelled"
+    return "partially_filled" if filled > 0 else "open"
