@@ -63,6 +63,10 @@ class Credentials(Struct, frozen=True):
     key_env: str  # names of environment variables, never the secrets themselves
     secret_env: str
 
+    def resolve(self, environ: Mapping[str, str]) -> tuple[str, str]:
+        """The (key, secret) values; only the connection actor that signs ever calls this."""
+        return environ[self.key_env], environ[self.secret_env]
+
 
 class VenueSpec(Struct, frozen=True):
     name: str
@@ -159,12 +163,19 @@ def _venue(
         raise TopologyError(f"{path}.options", str(exc)) from None
     symbols = tuple(_symbols(venue, doc.get("symbols"), f"{path}.symbols"))
     channels = tuple(_channels(cls, doc.get("channels"), f"{path}.channels"))
+    private = [c for c in channels if c in cls.private_channels]
     publish = _endpoint(doc.get("publish"), f"{path}.publish")
     private_publish = _private_endpoint(
         doc.get("private_publish", f"ipc://{run_dir}/{name}.private"), f"{path}.private_publish"
     )
     parsers = _parsers(doc.get("parsers", default_parsers), f"{path}.parsers", cores)
     credentials = _credentials(doc.get("credentials"), f"{path}.credentials", environ)
+    if private and credentials is None:
+        raise TopologyError(
+            f"{path}.credentials",
+            f"private channels ({', '.join(private)}) need credentials: "
+            "{key: ENV_VAR_WITH_KEY, secret: ENV_VAR_WITH_SECRET}",
+        )
     needed = _connections_needed(cls, len(symbols) * len(channels))
     connections = doc.get("connections", needed)
     if not isinstance(connections, int) or connections < needed:
@@ -212,9 +223,10 @@ def _channels(cls: type[Venue], value: Any, path: str) -> list[str]:
     items = _list(value, path)
     if not items:
         raise TopologyError(path, "at least one channel is required")
+    known_channels = cls.channels | cls.private_channels
     for i, item in enumerate(items):
-        if item not in cls.channels:
-            known = ", ".join(sorted(cls.channels))
+        if item not in known_channels:
+            known = ", ".join(sorted(known_channels))
             raise TopologyError(
                 f"{path}[{i}]", f"unknown channel {item!r} for {cls.name} (known: {known})"
             )

@@ -86,6 +86,12 @@ BAD = [
         "venues.gateio_spot.private_publish",
         "private data is published on ipc:// only",
     ),
+    (
+        "private channel without credentials",
+        replace("book_ticker,", "orders,"),
+        "venues.gateio_spot.credentials",
+        "private channels (orders) need credentials",
+    ),
     ("relative run_dir", "run_dir: tmp/x\n" + GOOD, "run_dir", "absolute path"),
     ("bad ws url", GOOD + "    ws_url: http://x\n", "venues.gateio_spot.ws_url", "ws:// or wss://"),
     (

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import time
 from typing import Any
@@ -47,8 +48,14 @@ class ConnectionActor(Actor):
 
     async def amain(self) -> None:
         spec = self.spec
-        self.venue = load_venue(spec.venue.name, spec.venue.options)
+        creds = spec.venue.credentials
+        self.venue = load_venue(
+            spec.venue.name,
+            spec.venue.options,
+            credentials=creds.resolve(os.environ) if creds else None,
+        )
         self.url = spec.venue.ws_url or self.venue.ws_url
+        self.headers = self.venue.handshake_headers()
         self.subs: set[Subscription] = set(spec.subscriptions)
         self.push = bind(configure(self.ctx.socket(zmq.PUSH)), spec.raw[0])
         self.control = dealer(self.ctx, self.name, spec.coordinator)
@@ -97,7 +104,11 @@ class ConnectionActor(Actor):
         await self.wait_for_parsers()
         try:
             async with websockets.connect(
-                self.url, max_size=2**24, open_timeout=10, close_timeout=1
+                self.url,
+                additional_headers=self.headers,
+                max_size=2**24,
+                open_timeout=10,
+                close_timeout=1,
             ) as ws:
                 self.ws, self.state = ws, "open"
                 self.epoch, self.batch_no = time.time_ns(), 0
