@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import secrets
 import sys
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import click
@@ -25,11 +27,34 @@ TOPOLOGY_OPTION = click.option(
 )
 
 
-def _load(path: str) -> Topology:
+def _load(path: str, environ: Mapping[str, str] = os.environ) -> Topology:
     try:
-        return load(path, cores=os.cpu_count() or 1, environ=os.environ)
+        return load(path, cores=os.cpu_count() or 1, environ=environ)
     except TopologyError as exc:
         raise click.ClickException(f"{path}: {exc}") from None
+
+
+class SimulatorCredentials(Mapping[str, str]):
+    """The environment, plus made-up credentials for every variable a topology names but the
+    shell does not set: under --simulate the simulators accept exactly these, so private
+    channels run offline without anyone's real keys."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.issued: dict[str, str] = {}
+
+    def __getitem__(self, name: str) -> str:
+        if name in self.environ:
+            return self.environ[name]
+        if name not in self.issued:
+            self.issued[name] = secrets.token_hex(32)
+        return self.issued[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**self.environ, **self.issued})
+
+    def __len__(self) -> int:
+        return len({**self.environ, **self.issued})
 
 
 def _ask(topology: Topology, command: Command) -> Any:
@@ -59,7 +84,16 @@ def run(topology_path: str, simulate: bool, log_level: str) -> None:
         level=log_level.upper(),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
-    topology = _load(topology_path)
+    environ: Mapping[str, str] = os.environ
+    if simulate:
+        environ = SimulatorCredentials(os.environ)
+    topology = _load(topology_path, environ)
+    if isinstance(environ, SimulatorCredentials) and environ.issued:
+        os.environ.update(environ.issued)  # children inherit them; the simulator checks them
+        logging.getLogger("pipeline").info(
+            "simulate: %s not set; the simulators issued credentials for them",
+            ", ".join(sorted(environ.issued)),
+        )
     try:
         request(topology.control, Command("status"), timeout_s=0.3)
     except ControlError:

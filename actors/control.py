@@ -62,7 +62,17 @@ class Notice(Struct, tag="notice"):
     detail: str = ""
 
 
-FromActor = Hello | Report | Notice
+class Resubscribe(Struct, tag="resubscribe"):
+    """Renew these subscriptions (unsubscribe, then subscribe) without touching the others.
+
+    handler -> coordinator: a stream-synced book broke and needs the venue's fresh snapshot,
+    or a subscription went stale; coordinator -> the connection that carries them."""
+
+    subscriptions: list[Subscription]
+    reason: str = ""
+
+
+FromActor = Hello | Report | Notice | Resubscribe
 
 
 # -- coordinator -> actor ------------------------------------------------------------------
@@ -78,7 +88,7 @@ class Stop(Struct, tag="stop"):
     pass
 
 
-ToActor = SetSubscriptions | Stop
+ToActor = SetSubscriptions | Resubscribe | Stop
 
 ENCODER = msgspec.msgpack.Encoder()
 FROM_ACTOR = msgspec.msgpack.Decoder(FromActor)

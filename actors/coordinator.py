@@ -43,6 +43,7 @@ from actors.control import (
     Notice,
     Reply,
     Report,
+    Resubscribe,
     SetSubscriptions,
 )
 from actors.runtime.transport import bind, configure, ipc_file, prepare_run_dir
@@ -194,10 +195,22 @@ class Coordinator:
         child.proc = subprocess.Popen(
             [sys.executable, "-m", "actors.runtime.launch", msgspec.json.encode(spec).decode()],
             stdin=subprocess.DEVNULL,
+            env=self.child_env(spec.kind),
         )
         child.started = time.monotonic()
         child.restart_at = None
         log.debug("started %s (pid %d)", spec.name, child.proc.pid)
+
+    def child_env(self, kind: str) -> dict[str, str]:
+        """Only the processes that sign (connections) or check signatures (simulators) get
+        the credential variables; every other actor runs without them."""
+        env = dict(os.environ)
+        if kind not in ("connection", "simulator"):
+            for venue in self.topology.venues:
+                if venue.credentials:
+                    env.pop(venue.credentials.key_env, None)
+                    env.pop(venue.credentials.secret_env, None)
+        return env
 
     def supervise(self, now: float) -> None:
         for child in self.children.values():
@@ -271,6 +284,15 @@ class Coordinator:
                         child.rates.setdefault(key, Rate()).update(msg.counters[key], now)
             case Notice():
                 self.record_notice(msg.name, msg.level, msg.what, msg.detail)
+            case Resubscribe():
+                self.route_resubscribe(child.spec.venue.name, msg)
+
+    def route_resubscribe(self, venue: str, msg: Resubscribe) -> None:
+        """Hand each subscription to the connection that carries it."""
+        for index, share in enumerate(self.shares[venue]):
+            mine = [s for s in msg.subscriptions if s in share]
+            if mine:
+                self.send(f"{venue}.connection.{index}", Resubscribe(mine, msg.reason))
 
     def send(self, name: str, msg: object) -> None:
         try:

@@ -18,6 +18,7 @@ import contextlib
 import os
 import random
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 import websockets
@@ -25,7 +26,7 @@ import zmq
 from websockets.asyncio.client import ClientConnection
 
 from actors.backoff import delays
-from actors.control import SetSubscriptions, ToActor
+from actors.control import Resubscribe, SetSubscriptions, ToActor
 from actors.messages import RAW_ENCODER, RawBatch
 from actors.runtime.actor import Actor
 from actors.runtime.transport import bind, configure, dealer
@@ -71,6 +72,7 @@ class ConnectionActor(Actor):
         self.stamps: list[int] = []
         self.last_frame = time.monotonic()
         self.loop = asyncio.get_running_loop()
+        self.pending: set[asyncio.Task[None]] = set()
 
         tasks = [
             asyncio.create_task(self.sessions()),
@@ -180,11 +182,32 @@ class ConnectionActor(Actor):
 
     def on_command(self, msg: ToActor) -> None:
         if isinstance(msg, SetSubscriptions):
-            asyncio.get_running_loop().create_task(self.resubscribe(set(msg.subscriptions)))
+            self.spawn(self.change_subscriptions(set(msg.subscriptions)))
+        elif isinstance(msg, Resubscribe):
+            self.spawn(self.renew(msg.subscriptions, msg.reason))
         else:
             super().on_command(msg)
 
-    async def resubscribe(self, wanted: set[Subscription]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        # The loop keeps only weak references to tasks: hold them until they finish.
+        task = asyncio.get_running_loop().create_task(coro)
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def renew(self, subs: list[Subscription], reason: str) -> None:
+        """Unsubscribe and subscribe again: the venue sends a fresh snapshot (Gate.io obu)."""
+        ws, subs = self.ws, [s for s in subs if s in self.subs]
+        if ws is None or not subs:
+            return
+        self.count("renewals", len(subs))
+        self.log.info("renewing %d subscription(s): %s", len(subs), reason)
+        try:
+            await self.send(ws, self.venue.unsubscribe_messages(subs, now_s=_now_s()))
+            await self.send(ws, self.venue.subscribe_messages(subs, now_s=_now_s()))
+        except Exception as exc:
+            self.log.warning("renewal not sent (%s); the next session subscribes afresh", exc)
+
+    async def change_subscriptions(self, wanted: set[Subscription]) -> None:
         added, removed = sorted(wanted - self.subs), sorted(self.subs - wanted)
         self.subs = wanted
         ws = self.ws

@@ -6,7 +6,9 @@ Sockets:
     PUB     binds the venue's private endpoint (ipc, owner-only): orders, fills, balances,
             positions, which never go out on the public one
     DEALER  connects to the coordinator (hello, reports, notices)
-REST snapshots are fetched on a small thread pool, so the loop never waits on the network.
+REST snapshots (and futures contract sizes) are fetched on a small thread pool, so the loop
+never waits on the network.  Books whose venue sends snapshots in the stream (Gate.io obu)
+recover by asking the coordinator to renew their subscription instead.
 
 What a consumer can rely on: a book is announced invalid (``BookReset``) before anything
 could make it wrong, and valid again by a ``BookSnapshot``; deltas are only published for
@@ -15,6 +17,8 @@ valid books, in the venue's sequence order.
 
 from __future__ import annotations
 
+import contextlib
+import random
 import time
 import urllib.error
 import urllib.parse
@@ -26,6 +30,7 @@ import zmq
 
 from actors.backoff import delays
 from actors.book import BookSync
+from actors.control import Resubscribe
 from actors.messages import (
     EVENT_BATCH_DECODER,
     PRIVATE_EVENTS,
@@ -43,19 +48,25 @@ from actors.messages import (
 from actors.ordering import Lost, NewEpoch, Reorder
 from actors.runtime.actor import Actor
 from actors.runtime.transport import bind, configure, dealer
-from actors.venues import FrameError, RestRequest, load_venue
+from actors.venues import FrameError, RestRequest, Subscription, load_venue
 
 DRAIN_MAX = 256
 SNAPSHOT_TIMEOUT_S = 10.0
 
 
 class _Fetch:
-    """One symbol's snapshot fetches: at most one in flight, retries backing off."""
+    """One symbol's recovery: at most one snapshot fetch in flight, retries backing off."""
 
     def __init__(self) -> None:
         self.future: Future[bytes] | None = None
         self.not_before = 0.0
-        self.retry = delays(base_s=0.2, cap_s=5.0, rng=__import__("random").Random())
+        self.retry = delays(base_s=0.2, cap_s=5.0, rng=random.Random())
+
+    def back_off(self) -> None:
+        self.not_before = time.monotonic() + next(self.retry)
+
+    def forgive(self) -> None:
+        self.retry = delays(base_s=0.2, cap_s=5.0, rng=random.Random())
 
 
 class HandlerActor(Actor):
@@ -79,6 +90,15 @@ class HandlerActor(Actor):
         self.fetches: dict[str, _Fetch] = {}
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="snapshot")
         self.rejected: dict[str, str] = {}
+        self.contract_sizes: dict[str, float] = {}  # native -> base units per contract
+        self.contracts: Future[bytes] | None = None
+        if hasattr(self.venue, "contracts_request"):
+            # Wait for the first answer, so no futures event goes out without its size.
+            self.refresh_contracts()
+            with contextlib.suppress(Exception):
+                assert self.contracts is not None
+                self.contracts.result(timeout=SNAPSHOT_TIMEOUT_S)
+            self.service_contracts()
         try:
             self.loop()
         finally:
@@ -89,7 +109,11 @@ class HandlerActor(Actor):
         poller.register(self.pull, zmq.POLLIN)
         poller.register(self.control, zmq.POLLIN)
         while not self.stopping:
-            busy = self.reorder.pending or any(f.future for f in self.fetches.values())
+            busy = (
+                self.reorder.pending
+                or self.contracts is not None
+                or any(f.future for f in self.fetches.values())
+            )
             ready = dict(poller.poll(10 if busy else 200))
             if self.control in ready:
                 while self.control.poll(0):
@@ -105,6 +129,7 @@ class HandlerActor(Actor):
             for item in self.reorder.expire(now_ns):
                 self.release(item)
             self.service_fetches()
+            self.service_contracts()
             self.tick(self.control, time.monotonic())
 
     # -- ordered input ------------------------------------------------------------------------
@@ -124,6 +149,8 @@ class HandlerActor(Actor):
         if isinstance(item, NewEpoch):
             self.count("sessions_seen")
             self.reset_connection(item.conn, "new session (reconnect)")
+            if self.contract_sizes:
+                self.refresh_contracts()  # a reconnect may follow a listing change
         elif isinstance(item, Lost):
             self.count("lost_batches", item.batches)
             self.reset_connection(item.conn, f"{item.batches} batch(es) lost between stages")
@@ -197,6 +224,14 @@ class HandlerActor(Actor):
         if time.monotonic() < fetch.not_before:
             return
         sync.snapshot_started()
+        if self.venue.book_sync == "stream":
+            # The venue sends a full book after a fresh subscribe; renewals back off so a
+            # flapping book cannot turn into a subscribe storm.
+            self.count("renewals_requested")
+            fetch.back_off()
+            renew = Resubscribe([Subscription("order_book", symbol)], f"{symbol} book broke")
+            self._send(self.control, renew)
+            return
         self.count("snapshot_requests")
         request = self.venue.snapshot_request(symbol)
         fetch.future = self.pool.submit(http_get, self.rest_url, request)
@@ -219,17 +254,38 @@ class HandlerActor(Actor):
             except (OSError, FrameError, ValueError) as exc:
                 self.count("snapshot_errors")
                 self.log.warning("snapshot of %s failed: %s", symbol, exc)
-                fetch.not_before = time.monotonic() + next(fetch.retry)
+                fetch.back_off()
                 sync.snapshot_failed()
                 continue
             published = sync.on_snapshot(snapshot)
             self.publish_all(published)
             if any(isinstance(e, BookSnapshot) for e in published):
                 self.count("books_synced")
-                fetch.retry = _Fetch().retry
+                fetch.forgive()
             elif sync.wants_snapshot:
                 self.count("stale_snapshots")
-                fetch.not_before = time.monotonic() + next(fetch.retry)
+                fetch.back_off()
+
+    # -- futures contract sizes ---------------------------------------------------------------
+
+    def refresh_contracts(self) -> None:
+        if self.contracts is None:
+            request = self.venue.contracts_request()  # type: ignore[attr-defined]
+            self.contracts = self.pool.submit(http_get, self.rest_url, request)
+
+    def service_contracts(self) -> None:
+        future = self.contracts
+        if future is None or not future.done():
+            return
+        self.contracts = None
+        try:
+            sizes = self.venue.parse_contracts(future.result())  # type: ignore[attr-defined]
+        except (OSError, FrameError, ValueError) as exc:
+            self.count("contracts_errors")
+            self.notice(self.control, "error", "contract sizes unavailable", str(exc))
+            return
+        self.contract_sizes = sizes
+        self.count("contracts_loaded")
 
     # -- output -------------------------------------------------------------------------------
 
@@ -238,6 +294,10 @@ class HandlerActor(Actor):
             self.publish(event)
 
     def publish(self, event: Event) -> None:
+        if self.contract_sizes:
+            size = self.contract_sizes.get(event.native)
+            if size is not None:
+                event = self.venue.with_contract_size(event, size)  # type: ignore[attr-defined]
         if isinstance(event, PRIVATE_EVENTS):
             self.private.send_multipart((topic(event), RAW_ENCODER.encode(event)))
             self.count("private_events_out")
