@@ -77,10 +77,10 @@ class Pipeline:
             return False
         return all(a["state"] == "running" for a in status["actors"])
 
-    def stop(self) -> int:
+    def stop(self, sig: int = signal.SIGTERM) -> int:
         assert self.proc is not None
         started = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
+        self.proc.send_signal(sig)
         code = self.proc.wait(timeout=10)
         self.stop_seconds = time.monotonic() - started
         self.close()

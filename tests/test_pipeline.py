@@ -187,14 +187,23 @@ def test_control_rejects_bad_commands_and_keeps_serving() -> None:
         assert p.status()["actors"]
 
 
-def test_sigterm_stops_everything_fast_and_leaves_nothing_behind() -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_stop_signal_ends_everything_fast_and_leaves_nothing_behind(sig: int) -> None:
     p = Pipeline(symbols=SYMBOLS[:1], parsers=2)
     p.start()
     p.pump(0.5)
-    assert p.stop() == 0
+    assert p.stop(sig) == 0
     assert p.stop_seconds < 3.0, p.stop_seconds
     procs, files = p.leftovers()
     assert procs == [] and files == [], (procs, files)
+
+
+def test_actors_exit_by_themselves_when_the_coordinator_is_killed() -> None:
+    with running_pipeline(symbols=SYMBOLS[:1], parsers=2) as p:
+        assert p.proc is not None
+        p.proc.kill()  # kill -9: no chance to stop its children
+        p.proc.wait()
+        wait_until(lambda: p.leftovers()[0] == [], 5, "every actor to exit", p)
 
 
 def test_check_reports_bad_topology_with_path_and_reason(tmp_path) -> None:  # type: ignore[no-untyped-def]
