@@ -17,8 +17,7 @@ PURE = [
     "registry.py",
     "stats.py",
     "control.py",
-    "venues/base.py",
-    "venues/__init__.py",
+    *[str(p.relative_to(ROOT)) for p in ROOT.glob("venues/*.py")],
     *[str(p.relative_to(ROOT)) for p in ROOT.glob("venues/*/*.py") if "_pb" not in p.parts],
     "simulators/market.py",
 ]

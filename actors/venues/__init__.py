@@ -14,6 +14,8 @@ from actors.venues.base import FrameError, RestRequest, Subscription, Venue
 VENUES: dict[str, str] = {
     "gateio_spot": "actors.venues.gateio.spot:GateioSpot",
     "gateio_futures": "actors.venues.gateio.futures:GateioFutures",
+    "mexc_spot": "actors.venues.mexc.spot:MexcSpot",
+    "mexc_futures": "actors.venues.mexc.futures:MexcFutures",
 }
 
 __all__ = ["VENUES", "FrameError", "RestRequest", "Subscription", "Venue", "load_venue"]

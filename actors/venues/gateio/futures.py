@@ -58,6 +58,7 @@ from actors.messages import (
 )
 from actors.venues.base import BookSync as BookSyncKind
 from actors.venues.base import FrameError, RestRequest, Subscription, Venue
+from actors.venues.contracts import with_contract_size
 from actors.venues.gateio import futures_schema as fs
 from actors.venues.gateio.common import (
     ALL,
@@ -129,7 +130,6 @@ _SPOT_SYMBOL = re.compile(r"[A-Z0-9]+/[A-Z0-9]+")
 _NATIVE = re.compile(r"([A-Z0-9]+)_([A-Z0-9]+)")
 _DELIVERY = re.compile(r"[A-Z0-9]+_[A-Z0-9]+_[0-9]{8}")
 _OBU_STREAM = re.compile(r"ob\.([A-Z0-9]+_[A-Z0-9]+)\.([0-9]+)")
-_INF = float("inf")
 
 
 # -- symbols -------------------------------------------------------------------------------
@@ -224,31 +224,6 @@ def _user_id(value: Any) -> str | None:
 
 
 # -- contract sizes ------------------------------------------------------------------------
-
-
-def with_contract_size(event: Event, size: float) -> Event:
-    """``event`` with ``contract_size`` (base units per contract) and, where the event has
-    them, the ``*_base`` quantities filled.  ``size`` <= 0 means no fixed base size (inverse
-    contracts, unknown contracts): ``contract_size`` is set and ``*_base`` stays None.
-    Other events come back unchanged.  Called by the handler; parsers stay stateless."""
-    if not 0.0 <= size < _INF:
-        raise ValueError(f"contract size must be a finite number >= 0, got {size!r}")
-    known = size > 0
-    match event:
-        case BookTicker():
-            return msgspec.structs.replace(
-                event,
-                contract_size=size,
-                bid_qty_base=event.bid_qty * size if known else None,
-                ask_qty_base=event.ask_qty * size if known else None,
-            )
-        case Trade():
-            return msgspec.structs.replace(
-                event, contract_size=size, qty_base=event.qty * size if known else None
-            )
-        case BookSnapshot() | BookDelta():
-            return msgspec.structs.replace(event, contract_size=size)
-    return event
 
 
 # -- frame helpers -------------------------------------------------------------------------
