@@ -88,6 +88,15 @@ def run(topology_path: str, simulate: bool, log_level: str) -> None:
     if simulate:
         environ = SimulatorCredentials(os.environ)
     topology = _load(topology_path, environ)
+    if simulate:
+        from actors.simulators import SIMULATOR_PATHS
+
+        missing = [v.name for v in topology.venues if v.name not in SIMULATOR_PATHS]
+        if missing:
+            raise click.ClickException(
+                f"--simulate: no simulator for {', '.join(missing)} yet "
+                f"(simulated: {', '.join(sorted(SIMULATOR_PATHS))})"
+            )
     if isinstance(environ, SimulatorCredentials) and environ.issued:
         os.environ.update(environ.issued)  # children inherit them; the simulator checks them
         logging.getLogger("pipeline").info(

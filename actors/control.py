@@ -72,23 +72,40 @@ class Resubscribe(Struct, tag="resubscribe"):
     reason: str = ""
 
 
-FromActor = Hello | Report | Notice | Resubscribe
+class Refused(Struct, tag="refused"):
+    """The venue refused a subscription (e.g. MEXC "Blocked!"): the coordinator takes the
+    matching subscriptions out of play until an operator subscribes them again."""
+
+    channel: str  # the venue's channel string, as its error named it
+    message: str
+    code: int = 0
+
+
+FromActor = Hello | Report | Notice | Resubscribe | Refused
 
 
 # -- coordinator -> actor ------------------------------------------------------------------
 
 
 class SetSubscriptions(Struct, tag="set_subscriptions"):
-    """The connection's whole share of the registry; it subscribes/unsubscribes the difference."""
+    """The connection's whole share of the registry; it subscribes/unsubscribes the difference.
+    ``refused`` ones leave the share without an unsubscribe: the venue never accepted them."""
 
     subscriptions: list[Subscription]
+    refused: list[Subscription] = []
+
+
+class SetSources(Struct, tag="set_sources"):
+    """A parser's raw frame endpoints: one per connection actor of its venue."""
+
+    endpoints: list[str]
 
 
 class Stop(Struct, tag="stop"):
     pass
 
 
-ToActor = SetSubscriptions | Resubscribe | Stop
+ToActor = SetSubscriptions | SetSources | Resubscribe | Stop
 
 ENCODER = msgspec.msgpack.Encoder()
 FROM_ACTOR = msgspec.msgpack.Decoder(FromActor)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import signal
 import socket
@@ -41,9 +42,11 @@ from actors.control import (
     Command,
     Hello,
     Notice,
+    Refused,
     Reply,
     Report,
     Resubscribe,
+    SetSources,
     SetSubscriptions,
 )
 from actors.runtime.transport import bind, configure, ipc_file, prepare_run_dir
@@ -89,6 +92,7 @@ class Coordinator:
         self.actors_endpoint = f"ipc://{self.run_dir}/actors"
         self.venues: dict[str, VenueSpec] = {}
         self.shares: dict[str, list[frozenset[Subscription]]] = {}
+        self.refused: dict[str, dict[Subscription, str]] = {}  # venue -> sub -> venue's reason
         self.children: dict[str, Child] = {}
         self.notices: deque[dict[str, Any]] = deque(maxlen=50)
         self.stopping = False
@@ -105,6 +109,7 @@ class Coordinator:
                 venue = msgspec.structs.replace(venue, ws_url=ws_url, rest_url=rest_url)
                 specs.append(self._spec(f"{venue.name}.simulator", "simulator", venue))
             self.venues[venue.name] = venue
+            self.refused[venue.name] = {}
             limit = venue_class(venue.name).max_subscriptions_per_connection
             empty = [frozenset[Subscription]() for _ in range(venue.connections)]
             self.shares[venue.name] = registry.assign(empty, venue.subscriptions(), limit)
@@ -119,8 +124,11 @@ class Coordinator:
             )
         return specs
 
+    def _raw(self, venue: VenueSpec) -> list[str]:
+        return [f"ipc://{self.run_dir}/{venue.name}.conn{i}.raw" for i in range(venue.connections)]
+
     def _spec(self, name: str, kind: str, venue: VenueSpec, index: int = 0) -> ActorSpec:
-        raw = [f"ipc://{self.run_dir}/{venue.name}.conn{i}.raw" for i in range(venue.connections)]
+        raw = self._raw(venue)
         subs: list[Subscription] = []
         if kind == "connection":
             raw = [raw[index]]
@@ -286,6 +294,25 @@ class Coordinator:
                 self.record_notice(msg.name, msg.level, msg.what, msg.detail)
             case Resubscribe():
                 self.route_resubscribe(child.spec.venue.name, msg)
+            case Refused():
+                self.take_out_refused(child.spec.venue.name, msg)
+
+    def take_out_refused(self, venue: str, msg: Refused) -> None:
+        """Refused subscriptions leave the connections' shares, so no reconnect retries them;
+        `pipeline subscribe` puts them back for one more try."""
+        spec = self.venues[venue]
+        protocol = venue_class(venue)(spec.options)
+        shares = self.shares[venue]
+        refused = protocol.refused(msg.channel, set().union(*shares))
+        for sub in refused:
+            self.refused[venue][sub] = msg.message
+        for index, share in enumerate(shares):
+            mine = [s for s in refused if s in share]
+            if mine:
+                shares[index] = share - set(mine)
+                self.send(
+                    f"{venue}.connection.{index}", SetSubscriptions(sorted(shares[index]), mine)
+                )
 
     def route_resubscribe(self, venue: str, msg: Resubscribe) -> None:
         """Hand each subscription to the connection that carries it."""
@@ -359,13 +386,45 @@ class Coordinator:
         current = self.shares[venue.name]
         wanted = set().union(*current)
         changed = {Subscription(c, s) for s in command.symbols for c in channels}
+        for sub in changed:
+            self.refused[venue.name].pop(sub, None)  # asked again: one more try
         wanted = wanted | changed if command.cmd == "subscribe" else wanted - changed
-        shares = registry.assign(current, wanted, cls.max_subscriptions_per_connection)
+        limit = cls.max_subscriptions_per_connection
+        grown = list(current)
+        if limit:
+            grown += [frozenset()] * max(0, math.ceil(len(wanted) / limit) - len(current))
+        shares = registry.assign(grown, wanted, limit)
         self.shares[venue.name] = shares
-        for index, (old, new) in enumerate(zip(current, shares, strict=True)):
-            if old != new:
+        if len(shares) > len(current):
+            self.grow(venue.name, len(shares))
+        for index, new in enumerate(shares):
+            old = current[index] if index < len(current) else frozenset()
+            if old != new and index < len(current):
                 self.send(f"{venue.name}.connection.{index}", SetSubscriptions(sorted(new)))
-        return {"venue": venue.name, "subscriptions": sum(len(s) for s in shares)}
+        return {
+            "venue": venue.name,
+            "subscriptions": sum(len(s) for s in shares),
+            "connections": len(shares),
+        }
+
+    def grow(self, venue_name: str, connections: int) -> None:
+        """More connection actors for a venue whose subscriptions outgrew the ones it has."""
+        venue = self.venues[venue_name] = msgspec.structs.replace(
+            self.venues[venue_name], connections=connections
+        )
+        for child in self.children.values():
+            if child.spec.venue.name == venue_name:
+                raw = child.spec.raw if child.spec.kind == "connection" else self._raw(venue)
+                child.spec = msgspec.structs.replace(child.spec, venue=venue, raw=raw)
+        for index in range(connections):
+            name = f"{venue_name}.connection.{index}"
+            if name not in self.children:
+                self.children[name] = child = Child(self._spec(name, "connection", venue, index))
+                self.start(child)
+                log.info("%s: started %s for the new subscriptions", venue_name, name)
+        for child in self.children.values():
+            if child.spec.venue.name == venue_name and child.spec.kind == "parser":
+                self.send(child.spec.name, SetSources(self._raw(venue)))
 
     def status(self) -> dict[str, Any]:
         now = time.monotonic()
@@ -397,6 +456,9 @@ class Coordinator:
                     [f"{s.channel}:{s.symbol}" for s in sorted(share)]
                     for share in self.shares[name]
                 ],
+                "refused": {
+                    f"{s.channel}:{s.symbol}": reason for s, reason in self.refused[name].items()
+                },
             }
             for name, spec in self.venues.items()
         }

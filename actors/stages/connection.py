@@ -94,6 +94,10 @@ class ConnectionActor(Actor):
         wait = delays(rng=rng)
         while not self.stopping:
             await asyncio.sleep(next(wait))
+            while not self.subs and not self.stopping:
+                # Nothing to stream: venues close idle sockets (MEXC after 30 s) anyway.
+                self.state = "idle"
+                await asyncio.sleep(0.05)
             got_data = await self.session()
             if got_data:
                 wait = delays(rng=rng)  # a healthy session forgives earlier failures
@@ -182,6 +186,7 @@ class ConnectionActor(Actor):
 
     def on_command(self, msg: ToActor) -> None:
         if isinstance(msg, SetSubscriptions):
+            self.subs -= set(msg.refused)  # never accepted: nothing to unsubscribe
             self.spawn(self.change_subscriptions(set(msg.subscriptions)))
         elif isinstance(msg, Resubscribe):
             self.spawn(self.renew(msg.subscriptions, msg.reason))

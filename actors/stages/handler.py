@@ -30,7 +30,7 @@ import zmq
 
 from actors.backoff import delays
 from actors.book import BookSync
-from actors.control import Resubscribe
+from actors.control import Refused, Resubscribe
 from actors.messages import (
     EVENT_BATCH_DECODER,
     PRIVATE_EVENTS,
@@ -183,15 +183,15 @@ class HandlerActor(Actor):
                 self.count("pongs")
             case SubscriptionError():
                 self.count("subscription_errors")
-                key = f"{event.channel}"
-                if self.rejected.get(key) != event.message:
-                    self.rejected[key] = event.message
+                if self.rejected.get(event.channel) != event.message:
+                    self.rejected[event.channel] = event.message
                     self.notice(
                         self.control,
                         "error",
                         "subscription rejected",
                         f"{event.venue} {event.channel}: {event.message} (code {event.code})",
                     )
+                    self._send(self.control, Refused(event.channel, event.message, event.code))
                 self.publish(event)
             case SubscriptionAck():
                 self.count("subscription_acks")

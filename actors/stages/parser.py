@@ -15,6 +15,7 @@ import time
 
 import zmq
 
+from actors.control import SetSources, ToActor
 from actors.messages import (
     RAW_DECODER,
     RAW_ENCODER,
@@ -36,9 +37,9 @@ class ParserActor(Actor):
 
     def main(self) -> None:
         self.venue = load_venue(self.spec.venue.name, self.spec.venue.options)
-        pull = configure(self.ctx.socket(zmq.PULL))
-        for endpoint in self.spec.raw:
-            pull.connect(endpoint)
+        self.pull = pull = configure(self.ctx.socket(zmq.PULL))
+        self.sources: set[str] = set()
+        self.set_sources(self.spec.raw)
         push = configure(self.ctx.socket(zmq.PUSH))
         push.setsockopt(zmq.SNDTIMEO, 100)
         push.connect(self.spec.events)
@@ -63,6 +64,21 @@ class ParserActor(Actor):
                     if out is not None:
                         self.forward(push, out)
             self.tick(control, time.monotonic())
+
+    def on_command(self, msg: ToActor) -> None:
+        if isinstance(msg, SetSources):
+            self.set_sources(msg.endpoints)
+        else:
+            super().on_command(msg)
+
+    def set_sources(self, endpoints: list[str]) -> None:
+        """Connect to new connection actors (a venue grew), leave removed ones."""
+        wanted = set(endpoints)
+        for endpoint in wanted - self.sources:
+            self.pull.connect(endpoint)
+        for endpoint in self.sources - wanted:
+            self.pull.disconnect(endpoint)
+        self.sources = wanted
 
     def parse(self, raw: bytes) -> bytes | None:
         started = time.perf_counter_ns()

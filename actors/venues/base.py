@@ -8,7 +8,7 @@ frames.  The actors in ``actors/stages`` are the I/O shells that call it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 from msgspec import Struct
@@ -98,6 +98,11 @@ class Venue:
     def ping_message(self, *, now_s: int) -> str | bytes | None:
         """The application-level keep-alive, or None when protocol pings suffice."""
         return None
+
+    def refused(self, channel: str, subs: Iterable[Subscription]) -> list[Subscription]:
+        """Which of ``subs`` a SubscriptionError on the venue channel ``channel`` refuses.
+        The default can tell none apart; venues whose errors name the exact stream say."""
+        return []
 
     # -- frames we receive ------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -277,6 +277,10 @@ class MexcSpot(Venue):
         return symbol
 
     # -- requests we send -------------------------------------------------------------------
+
+    def refused(self, channel: str, subs: Iterable[Subscription]) -> list[Subscription]:
+        """A rejection names the exact channel string it refuses ("Blocked!")."""
+        return [s for s in subs if self.channel_name(s) == channel]
 
     def channel_name(self, sub: Subscription) -> str:
         """The venue's channel string; each counts against the 30 per connection."""
