@@ -20,6 +20,7 @@ PURE = [
     *[str(p.relative_to(ROOT)) for p in ROOT.glob("venues/*.py")],
     *[str(p.relative_to(ROOT)) for p in ROOT.glob("venues/*/*.py") if "_pb" not in p.parts],
     "simulators/market.py",
+    "simulators/account.py",
 ]
 FORBIDDEN = {
     "zmq",

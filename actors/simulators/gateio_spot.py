@@ -9,224 +9,131 @@ Sockets: one TCP listener on ``host:port`` (loopback by default; ``port=0`` pick
 port, see ``.port``) that speaks HTTP/1.1 and routes by path:
 
 - ``/ws...``         WebSocket upgrade: ``spot.ping``, ``spot.book_ticker``, ``spot.trades``,
-                     ``spot.tickers``, ``spot.order_book_update`` (``20ms``/``100ms``);
+                     ``spot.tickers``, ``spot.order_book_update`` (``20ms``/``100ms``), and,
+                     signed with a key from ``credentials``, ``spot.orders``,
+                     ``spot.usertrades``, ``spot.balances`` (user ``user_id``);
 - ``/api/v4/spot/*`` REST: ``order_book``, ``currency_pairs``, ``tickers``;
-- ``/_sim/*``        control (GET or body-less POST): fault injection and the true state
-                     (drop, refuse, pause, resume, stale, malformed, gap, full, book, stats,
-                     rate).
+- ``/_sim/*``        control (GET or body-less POST): faults and truth (drop, refuse, pause,
+                     resume, stale, malformed, gap, full, book, stats, rate) and the account:
+                     ``order?currency_pair=&side=&type=limit|market&price=&amount=
+                     [&tif=gtc|ioc|poc][&text=]`` (a market buy's amount is quote, as on
+                     Gate), ``cancel?order_id=``, ``account``.
 
-Pure parts: the market itself (``actors/simulators/market.py``) and, here, the request
-checks (:func:`parse_request`, :func:`subscription_keys`) and frame builders (``*_frame``,
-``*_result``), which take values and return values.  The class below only moves bytes and
-keeps time: one market task steps every symbol each ``tick_ms`` and pushes to subscribers;
-one writer task per connection drains that connection's queue, so a slow client never
-stalls the market.
+Pure parts: the market (``market.py``) and the account (``account.py``), and here the
+request checks (:func:`subscription_keys`) and frame builders (``*_result``, ``*_record``),
+which take values and return values.  The class below only moves bytes and keeps time (the
+shared machinery is in ``server.py`` and ``gateio_common.py``): one market task steps every
+symbol each ``tick_ms`` and pushes to subscribers; one writer task per connection drains
+that connection's queue, so a slow client never stalls the market.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import email.utils
-import http
-import itertools
-import logging
-import math
-import random
-import signal
-import time
-from collections import Counter, deque
-from collections.abc import Container, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Container, Mapping, Sequence
+from decimal import Decimal
 from typing import Any, Final
-from urllib.parse import parse_qs
 
-import orjson
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
-from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request, Response
+from websockets.http11 import Request
 
-from actors.simulators.market import DiffPush, DiffStream, Market, StepResult, Top, Trade
-
-log = logging.getLogger("marketpipe.sim.gateio_spot")
+from actors.simulators.account import (
+    AccountEvent,
+    BalanceChange,
+    Fill,
+    Order,
+    OrderEvent,
+    Outcome,
+    SpotAccount,
+    dec_str,
+)
+from actors.simulators.gateio_common import (
+    ALL,
+    ClientRequest,
+    GateioSimulator,
+    Key,
+    PrivateRecord,
+    Stream,
+    push_frame,
+)
+from actors.simulators.market import DiffPush, Market, StepResult, Top, Trade, units_to_str
+from actors.simulators.server import Conn, HttpError, now_ms, num_param, serve_until_signalled
 
 BOOK_TICKER: Final = "spot.book_ticker"
 TRADES: Final = "spot.trades"
 TICKERS: Final = "spot.tickers"
 ORDER_BOOK_UPDATE: Final = "spot.order_book_update"
+ORDERS: Final = "spot.orders"
+USER_TRADES: Final = "spot.usertrades"
+BALANCES: Final = "spot.balances"
 PING: Final = "spot.ping"
 PAIR_CHANNELS: Final = frozenset({BOOK_TICKER, TRADES, TICKERS})
-# Real Gate channels we do not simulate, and private ones (they need ``auth``).
+# Real Gate channels we do not simulate (public), and the private ones (they need ``auth``).
 UNSIMULATED: Final = frozenset(
     {"spot.candlesticks", "spot.order_book", "spot.obu", "spot.trades_v2"}
 )
 PRIVATE: Final = frozenset(
     {
-        "spot.orders",
+        ORDERS,
+        USER_TRADES,
+        BALANCES,
         "spot.orders_v2",
-        "spot.usertrades",
-        "spot.balances",
         "spot.margin_balances",
         "spot.funding_balances",
         "spot.cross_balances",
         "spot.priceorders",
     }
 )
+PRIVATE_SIMULATED: Final = frozenset({ORDERS, USER_TRADES, BALANCES})
 # order_book_update interval -> the depth level it carries (20ms only exists for level 20).
 INTERVAL_LEVELS: Final = {"20ms": 20, "100ms": 100}
-TICKER_PERIOD_MS: Final = 1000
-TIME_WINDOW_S: Final = 60  # a request's ``time`` must be this close to server time
-WRITE_BATCH: Final = 512  # frames per socket write
-
-Key = tuple[str, str, int]
-"""A subscription: (channel, pair, interval in ms; 0 for channels without one)."""
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
+DEFAULT_QUOTE_BALANCE: Final = Decimal(100_000)
+DEFAULT_BASE_VALUE: Final = Decimal(20_000)  # each base asset starts worth this much quote
 
 
 # -- requests (pure) ----------------------------------------------------------------------------
 
 
-class RequestError(Exception):
-    """A request the venue rejects, with Gate's error code (1 body, 2 argument, 3 server,
-    4 auth) and the request fields to echo."""
-
-    def __init__(
-        self, code: int, message: str, *, channel: str = "", event: str = "", req_id: Any = None
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.channel = channel
-        self.event = event
-        self.req_id = req_id
-
-
-@dataclass(frozen=True, slots=True)
-class ClientRequest:
-    """A well-formed client request: ``{time, id?, channel, event, payload, auth?}``."""
-
-    time: int
-    id: Any
-    channel: str
-    event: str
-    payload: list[Any] = field(default_factory=list)
-    auth: Any = None
-
-
-def parse_request(raw: str | bytes, now_s: int) -> ClientRequest:
-    """Check a client frame's envelope.  ``spot.ping`` needs only ``channel``; everything else
-    needs integer ``time`` (within 60 s of ``now_s``), ``channel``, ``event`` and a list
-    ``payload``.  Raises :class:`RequestError` (code 1 for the body, 2 for values)."""
-    if isinstance(raw, bytes):
-        raise RequestError(1, "invalid request body format: binary frames are not accepted")
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise RequestError(1, "invalid request body format: not JSON") from None
-    if not isinstance(body, dict):
-        raise RequestError(1, "invalid request body format: not a JSON object")
-    req_id = body.get("id")
-    channel, event = body.get("channel"), body.get("event")
-    echo = {
-        "channel": channel if isinstance(channel, str) else "",
-        "event": event if isinstance(event, str) else "",
-        "req_id": req_id,
-    }
-    if channel == PING:
-        t = body.get("time")
-        return ClientRequest(t if isinstance(t, int) else now_s, req_id, PING, "")
-    for name, kind in (("time", int), ("channel", str), ("event", str), ("payload", list)):
-        value = body.get(name)
-        if value is None or not isinstance(value, kind) or isinstance(value, bool):
-            raise RequestError(
-                1, f"invalid request body format: missing or invalid field {name!r}", **echo
-            )
-    if event not in ("subscribe", "unsubscribe"):
-        raise RequestError(2, f"invalid event {event!r}", **echo)
-    if abs(body["time"] - now_s) > TIME_WINDOW_S:
-        raise RequestError(
-            2, f"request time {body['time']} is more than 60s from server time {now_s}", **echo
-        )
-    return ClientRequest(body["time"], req_id, channel, event, body["payload"], body.get("auth"))
-
-
 def subscription_keys(req: ClientRequest, pairs: Container[str]) -> list[Key]:
-    """The subscriptions a subscribe/unsubscribe request names; all or nothing."""
-    echo = {"channel": req.channel, "event": req.event, "req_id": req.id}
+    """The subscriptions a (authenticated, if private) request names; all or nothing."""
     if req.channel in PAIR_CHANNELS:
-        if not req.payload:
-            raise RequestError(2, "payload must list at least one currency pair", **echo)
-        for pair in req.payload:
-            if not isinstance(pair, str) or pair not in pairs:
-                raise RequestError(2, f"unknown currency pair {pair}", **echo)
-        return [(req.channel, pair, 0) for pair in dict.fromkeys(req.payload)]
+        return [(req.channel, pair, "") for pair in _pairs(req, req.payload, pairs)]
     if req.channel == ORDER_BOOK_UPDATE:
-        return [_order_book_key(req, pairs, echo)]
-    if req.channel in PRIVATE:
-        if req.auth is None:
-            raise RequestError(4, f"authentication required for {req.channel}", **echo)
-        raise RequestError(3, f"private channel {req.channel} is not simulated", **echo)
-    if req.channel in UNSIMULATED:
-        raise RequestError(2, f"channel {req.channel} is not simulated", **echo)
-    raise RequestError(2, f"unknown channel {req.channel}", **echo)
+        return [_order_book_key(req, pairs)]
+    if req.channel == BALANCES:  # per account: no payload
+        return [(BALANCES, "", "")]
+    if req.channel in PRIVATE_SIMULATED:
+        if req.payload == [ALL]:
+            return [(req.channel, ALL, "")]
+        return [(req.channel, pair, "") for pair in _pairs(req, req.payload, pairs)]
+    if req.channel in UNSIMULATED or req.channel in PRIVATE:
+        raise req.error(2, f"channel {req.channel} is not simulated")
+    raise req.error(2, f"unknown channel {req.channel}")
 
 
-def _order_book_key(req: ClientRequest, pairs: Container[str], echo: dict[str, Any]) -> Key:
+def _pairs(req: ClientRequest, payload: list[Any], pairs: Container[str]) -> list[str]:
+    if not payload:
+        raise req.error(2, "payload must list at least one currency pair")
+    for pair in payload:
+        if not isinstance(pair, str) or pair not in pairs:
+            raise req.error(2, f"unknown currency pair {pair}")
+    return list(dict.fromkeys(payload))
+
+
+def _order_book_key(req: ClientRequest, pairs: Container[str]) -> Key:
     payload = req.payload
     if len(payload) not in (2, 3) or not all(isinstance(p, str) for p in payload):
-        raise RequestError(2, 'payload must be [currency_pair, "20ms"|"100ms"]', **echo)
+        raise req.error(2, 'payload must be [currency_pair, "20ms"|"100ms"]')
     pair, interval = payload[0], payload[1]
     if pair not in pairs:
-        raise RequestError(2, f"unknown currency pair {pair}", **echo)
+        raise req.error(2, f"unknown currency pair {pair}")
     level = INTERVAL_LEVELS.get(interval)
     if level is None:
-        raise RequestError(2, f"invalid interval {interval}, only 20ms and 100ms", **echo)
+        raise req.error(2, f"invalid interval {interval}, only 20ms and 100ms")
     if len(payload) == 3 and payload[2] != str(level):
-        raise RequestError(2, f"interval {interval} only supports level {level}", **echo)
-    return (ORDER_BOOK_UPDATE, pair, int(interval.removesuffix("ms")))
+        raise req.error(2, f"interval {interval} only supports level {level}")
+    return (ORDER_BOOK_UPDATE, pair, interval)
 
 
-# -- frames (pure) ------------------------------------------------------------------------------
-
-
-def push_frame(channel: str, result: Any, t_ms: int) -> bytes:
-    return orjson.dumps(
-        {
-            "time": t_ms // 1000,
-            "time_ms": t_ms,
-            "channel": channel,
-            "event": "update",
-            "result": result,
-        }
-    )
-
-
-def reply_frame(
-    t_ms: int,
-    conn_id: str,
-    trace_id: str,
-    req_id: Any,
-    channel: str,
-    event: str,
-    *,
-    payload: Any = None,
-    error: dict[str, Any] | None = None,
-    result: Any = None,
-) -> bytes:
-    """An ack, error or pong: Gate's response envelope, ``id`` only when the request had one."""
-    body: dict[str, Any] = {"time": t_ms // 1000, "time_ms": t_ms}
-    if req_id is not None:
-        body["id"] = req_id
-    body.update(conn_id=conn_id, trace_id=trace_id, channel=channel, event=event)
-    if payload is not None:
-        body["payload"] = payload
-    body["error"] = error
-    body["result"] = result
-    return orjson.dumps(body)
+# -- public frames (pure) -----------------------------------------------------------------------
 
 
 def book_ticker_result(symbol: str, top: Top, t_ms: int) -> dict[str, Any]:
@@ -272,98 +179,134 @@ def diff_result(push: DiffPush, t_ms: int) -> dict[str, Any]:
     return result
 
 
-def malformed_frames(count: int, sample: bytes, rng: random.Random) -> Iterator[bytes | bytearray]:
-    """``count`` bad frames, cycling: truncated JSON, garbage bytes (a binary frame, marked by
-    being a ``bytearray``), and a valid envelope with its ``result`` missing."""
-    for i in range(count):
-        kind = i % 3
-        if kind == 0:
-            yield sample[: max(1, len(sample) // 2)]
-        elif kind == 1:
-            yield bytearray(rng.randbytes(24))
-        else:
-            yield orjson.dumps({"time": 0, "time_ms": 0, "channel": BOOK_TICKER, "event": "update"})
+# -- private frames (pure) ----------------------------------------------------------------------
 
 
-def http_response(status: int, body: Any) -> Response:
-    """A JSON HTTP response; the connection closes after it (websockets' HTTP is one-shot)."""
-    data = orjson.dumps(body)
-    st = http.HTTPStatus(status)
-    headers = Headers(
-        [
-            ("Date", email.utils.formatdate(usegmt=True)),
-            ("Connection", "close"),
-            ("Content-Type", "application/json"),
-            ("Content-Length", str(len(data))),
-        ]
-    )
-    return Response(st.value, st.phrase, headers, data)
+def order_record(order: Order, event: str, market: Market, user_id: str) -> dict[str, Any]:
+    """One element of ``spot.orders``, every documented field (strings, as Gate sends)."""
+    spec = market.spec(order.symbol)
+    quote_decimals = spec.price_decimals + spec.amount_decimals
+    if order.budget_total:  # a market buy: amount and left are quote
+        amount = units_to_str(order.budget_total, quote_decimals)
+        left = units_to_str(order.budget, quote_decimals)
+    else:  # a cancelled (or ioc) order keeps what it never filled in ``left``
+        amount = market.amount_str(order.symbol, order.lots)
+        left = market.amount_str(order.symbol, order.left)
+    avg = "0"
+    if order.filled:
+        ticks = Decimal(order.filled_value) / order.filled
+        avg = dec_str(ticks.scaleb(-spec.price_decimals).quantize(Decimal(10) ** -12))
+    fee_currency = order.fee_asset or (spec.base if order.side == "buy" else spec.quote)
+    return {
+        "id": str(order.id),
+        "text": order.text,
+        "create_time": str(order.create_ms // 1000),
+        "update_time": str(order.update_ms // 1000),
+        "create_time_ms": str(order.create_ms),
+        "update_time_ms": str(order.update_ms),
+        "event": event,
+        "currency_pair": order.symbol,
+        "type": order.kind,
+        "account": "spot",
+        "side": order.side,
+        "amount": amount,
+        "price": market.price_str(order.symbol, order.tick) if order.tick else "0",
+        "time_in_force": order.tif,
+        "left": left,
+        "filled_total": units_to_str(order.filled_value, quote_decimals),
+        "filled_amount": market.amount_str(order.symbol, order.filled),
+        "avg_deal_price": avg,
+        "fee": dec_str(order.fee),
+        "fee_currency": fee_currency,
+        "point_fee": "0",
+        "gt_fee": "0",
+        "gt_discount": False,
+        "rebated_fee": "0",
+        "rebated_fee_currency": spec.quote,
+        "user": int(user_id),
+        "stp_id": 0,
+        "stp_act": "",
+        "finish_as": order.finish_as,
+        "biz_info": "",
+        "amend_text": "-",
+        "auto_repay": False,
+        "auto_borrow": False,
+    }
 
 
-class HttpError(Exception):
-    def __init__(self, status: int, label: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.label, self.message = status, label, message
+def usertrade_record(fill: Fill, user_id: str) -> dict[str, Any]:
+    """One element of ``spot.usertrades``."""
+    return {
+        "id": fill.id,
+        "id_market": fill.id_market,
+        "user_id": int(user_id),
+        "order_id": str(fill.order_id),
+        "currency_pair": fill.symbol,
+        "create_time": fill.time_ms // 1000,
+        "create_time_ms": fill.time_ms_str,
+        "side": fill.side,
+        "amount": fill.amount,
+        "role": fill.role,
+        "price": fill.price,
+        "fee": dec_str(fill.fee),
+        "fee_currency": fill.fee_asset,
+        "point_fee": "0",
+        "gt_fee": "0",
+        "text": fill.text,
+    }
 
 
-def _num_param(params: dict[str, str], name: str, default: float, minimum: float = 0) -> float:
-    raw = params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise HttpError(400, "INVALID_PARAM_VALUE", f"{name} must be a number")
-    if value < minimum:
-        raise HttpError(400, "INVALID_PARAM_VALUE", f"{name} must be >= {minimum}")
-    return value
+def balance_record(change: BalanceChange, user_id: str) -> dict[str, Any]:
+    """One element of ``spot.balances``."""
+    return {
+        "timestamp": str(change.time_ms // 1000),
+        "timestamp_ms": str(change.time_ms),
+        "user": user_id,
+        "currency": change.asset,
+        "change": dec_str(change.change),
+        "total": dec_str(change.total),
+        "available": dec_str(change.available),
+        "freeze": dec_str(change.frozen),
+        "freeze_change": dec_str(change.freeze_change),
+        "change_type": change.reason,
+    }
+
+
+def default_balances(market: Market) -> dict[str, Decimal]:
+    """100000 of each quote asset, and each base asset worth 20000 of its quote."""
+    balances: dict[str, Decimal] = {}
+    for symbol in market.symbols:
+        spec = market.spec(symbol)
+        balances[spec.quote] = DEFAULT_QUOTE_BALANCE
+        if spec.base not in balances:
+            price = Decimal(market.best(symbol).bid)
+            amount = (DEFAULT_BASE_VALUE / price).quantize(Decimal(10) ** -spec.amount_decimals)
+            balances[spec.base] = amount
+    return balances
 
 
 # -- the server ---------------------------------------------------------------------------------
 
 
-class _Conn:
-    """One WebSocket client: its subscriptions and its outgoing queue."""
-
-    __slots__ = ("conn_id", "keys", "max_queue", "out", "overflow", "wake", "ws")
-
-    def __init__(self, ws: ServerConnection, conn_id: str, max_queue: int) -> None:
-        self.ws = ws
-        self.conn_id = conn_id
-        self.keys: set[Key] = set()
-        self.out: deque[bytes | bytearray] = deque()
-        self.wake = asyncio.Event()
-        self.max_queue = max_queue
-        self.overflow = False
-
-    def push(self, frame: bytes | bytearray) -> None:
-        out = self.out
-        if len(out) >= self.max_queue:  # slow consumer: the writer closes the connection
-            self.overflow = True
-            out.clear()
-        out.append(frame)
-        if len(out) == 1:  # the writer sleeps only when the queue is empty
-            self.wake.set()
-
-
-@dataclass(slots=True)
-class _Stream:
-    diff: DiffStream
-    interval_ms: int
-    due_ms: int
-
-
-class GateioSpotSimulator:
+class GateioSpotSimulator(GateioSimulator):
     """A Gate.io spot venue on ``host:port``: see the module docstring for the endpoints.
 
     ``symbols`` are native pairs (``"BTC_USDT"``); ``seed`` fixes the market; the market steps
-    every ``tick_ms``; books hold ``depth`` levels per side.  Use as ``async with`` or
-    ``await start()`` / ``await stop()``.
+    every ``tick_ms``; books hold ``depth`` levels per side.  ``credentials`` (api key ->
+    secret) are the keys private subscriptions may sign with, all for the one account of
+    ``user_id``, which starts with ``balances`` (asset -> amount; default
+    :func:`default_balances`).  Use as ``async with`` or ``await start()`` / ``await stop()``.
     """
 
     venue: Final = "gateio_spot"
+    name = "gateio-spot-sim"
+    PING = PING
+    PONG = "spot.pong"
+    PRIVATE = PRIVATE
+    NO_PAYLOAD = frozenset({BALANCES})
+    BOOK_TICKER = BOOK_TICKER
+    SYMBOL_PARAM = "currency_pair"
+    SYMBOL_LABEL = "INVALID_CURRENCY_PAIR"
 
     def __init__(
         self,
@@ -377,34 +320,26 @@ class GateioSpotSimulator:
         start_prices: dict[str, float] | None = None,
         compression: bool = False,
         max_queue: int = 250_000,
+        credentials: Mapping[str, str] | None = None,
+        user_id: str = "10001",
+        balances: Mapping[str, Decimal | int | str] | None = None,
     ) -> None:
-        self.market = Market(symbols, seed, depth, start_prices)
-        self.symbols = list(symbols)
-        self.host = host
-        self.port = port
-        self.tick_ms = tick_ms
-        self._compression = compression
-        self._max_queue = max_queue
-        self._rng = random.Random(f"{seed}/server")
-        self._server: Server | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-        self._stopped = asyncio.Event()
-        self._conns: set[_Conn] = set()
-        self._subs: dict[Key, set[_Conn]] = {}
-        self._streams: dict[tuple[str, int], _Stream] = {}
-        self._ticker_due_ms = 0
-        self._paused = False
-        self._stale_until = 0.0
-        self._refuse_until = 0.0
-        self._rate = 0.0
-        self._rate_symbols: list[str] = []
-        self._rate_task: asyncio.Task[None] | None = None
-        self._pushes: Counter[str] = Counter()
-        self._faults: Counter[str] = Counter()
-        self._dropped_stale = 0
-        self._slow_closes = 0
-
-    # -- lifecycle ------------------------------------------------------------------------------
+        market = Market(symbols, seed, depth, start_prices)
+        account = SpotAccount(market, balances or default_balances(market))
+        super().__init__(
+            symbols,
+            market,
+            account,
+            credentials=credentials,
+            user_id=user_id,
+            host=host,
+            port=port,
+            seed=seed,
+            tick_ms=tick_ms,
+            compression=compression,
+            max_queue=max_queue,
+        )
+        self.spot_account = account
 
     @property
     def ws_url(self) -> str:
@@ -414,82 +349,24 @@ class GateioSpotSimulator:
     def rest_url(self) -> str:
         return f"http://{self.host}:{self.port}/api/v4"
 
-    @property
-    def control_url(self) -> str:
-        return f"http://{self.host}:{self.port}/_sim"
+    def _is_ws_path(self, path: str) -> bool:
+        return path.startswith("/ws")
 
-    async def start(self) -> None:
-        """Bind the listener and start the market; ``.port`` then holds the real port."""
-        self._server = await serve(
-            self._handle,
-            self.host,
-            self.port,
-            process_request=self._process_request,
-            compression="deflate" if self._compression else None,
-            close_timeout=2,  # stop() must not hang on a client that stopped reading
-            logger=log,
-        )
-        self.port = self._server.sockets[0].getsockname()[1]
-        self._ticker_due_ms = now_ms() + TICKER_PERIOD_MS
-        self._tasks.append(asyncio.create_task(self._market_loop(), name="gateio-sim-market"))
-        log.info("gateio_spot simulator on %s and %s", self.ws_url, self.rest_url)
+    # -- subscriptions and streams ------------------------------------------------------------
 
-    async def stop(self) -> None:
-        """Close every connection and the listener, and end the tasks."""
-        self._set_rate(0, [])
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-        self._stopped.set()
+    def _keys(self, conn: Conn, req: ClientRequest) -> list[Key]:
+        return subscription_keys(req, self.market)
 
-    async def serve_forever(self) -> None:
-        """Start (if needed) and run until :meth:`stop`."""
-        if self._server is None:
-            await self.start()
-        await self._stopped.wait()
+    def _stream_of(self, key: Key) -> tuple[int, int] | None:
+        if key[0] != ORDER_BOOK_UPDATE:
+            return None
+        return INTERVAL_LEVELS[key[2]], int(key[2].removesuffix("ms"))
 
-    async def __aenter__(self) -> GateioSpotSimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    # -- market ---------------------------------------------------------------------------------
-
-    async def _market_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        period = self.tick_ms / 1000
-        deadline = loop.time()
-        while True:
-            deadline += period
-            if not self._paused:
-                self._tick(now_ms())
-            delay = deadline - loop.time()
-            if delay < -1.0:  # the host stalled: carry on from now, don't replay the backlog
-                deadline = loop.time()
-            await asyncio.sleep(max(delay, 0.0))
-
-    def _tick(self, t_ms: int) -> None:
-        for symbol in self.symbols:
-            self._apply(self.market.step(symbol, t_ms), t_ms)
-        self._flush_due(t_ms)
-        if t_ms >= self._ticker_due_ms:
-            self._ticker_due_ms = t_ms + TICKER_PERIOD_MS
-            self._publish_tickers(t_ms)
-
-    def _apply(self, step: StepResult, t_ms: int) -> None:
-        """Push a step's trades and top changes in change order, and feed the diff streams."""
+    def _publish_step(self, step: StepResult, t_ms: int) -> None:
+        """A step's trades and top changes, in change order."""
         symbol = step.symbol
-        trades = self._subs.get((TRADES, symbol, 0))
-        tickers = self._subs.get((BOOK_TICKER, symbol, 0))
+        trades = self._subs.get((TRADES, symbol, ""))
+        tickers = self._subs.get((BOOK_TICKER, symbol, ""))
         if trades or tickers:
             for change in step.changes:
                 if trades and change.trade:
@@ -498,209 +375,90 @@ class GateioSpotSimulator:
                 if tickers and change.top:
                     result = book_ticker_result(symbol, change.top, t_ms)
                     self._send(tickers, BOOK_TICKER, push_frame(BOOK_TICKER, result, t_ms))
-        for interval in (20, 100):
-            stream = self._streams.get((symbol, interval))
-            if stream is not None:
-                stream.diff.add(step)
 
-    def _flush_due(self, t_ms: int) -> None:
-        for stream in self._streams.values():
-            if t_ms >= stream.due_ms:
-                stream.due_ms += stream.interval_ms
-                if stream.due_ms <= t_ms:  # fell behind: realign instead of bursting
-                    stream.due_ms = t_ms + stream.interval_ms
-                self._publish_diff(stream, stream.diff.flush(), t_ms)
-
-    def _flush_symbol(self, symbol: str, t_ms: int, *, full: bool = False) -> int:
-        """Push the pending diff of every stream of ``symbol`` now (or a full book)."""
-        sent = 0
-        for (sym, _), stream in self._streams.items():
-            if sym == symbol:
-                push = stream.diff.flush_full() if full else stream.diff.flush()
-                sent += self._publish_diff(stream, push, t_ms)
-        return sent
-
-    def _publish_diff(self, stream: _Stream, push: DiffPush | None, t_ms: int) -> int:
-        subs = self._subs.get((ORDER_BOOK_UPDATE, stream.diff.symbol, stream.interval_ms))
-        if push is None or not subs:
-            return 0
+    def _diff_builder(self, stream: Stream, push: DiffPush, t_ms: int) -> Callable[[int], bytes]:
         frame = push_frame(ORDER_BOOK_UPDATE, diff_result(push, t_ms), t_ms)
-        return self._send(subs, ORDER_BOOK_UPDATE, frame)
+        return lambda variant: frame  # spot has one rendering
 
     def _publish_tickers(self, t_ms: int) -> None:
         for symbol in self.symbols:
-            subs = self._subs.get((TICKERS, symbol, 0))
+            subs = self._subs.get((TICKERS, symbol, ""))
             if subs:
                 frame = push_frame(TICKERS, self.market.ticker(symbol, t_ms), t_ms)
                 self._send(subs, TICKERS, frame)
 
-    def _send(self, conns: set[_Conn], channel: str, frame: bytes) -> int:
-        if self._stale_until and time.monotonic() < self._stale_until:
-            self._dropped_stale += len(conns)
-            return 0
-        for conn in conns:
-            conn.push(frame)
-        self._pushes[channel] += len(conns)
-        return len(conns)
+    def _sample_frame(self, t_ms: int) -> bytes:
+        symbol = self.symbols[0]
+        ticker = book_ticker_result(symbol, self.market.best(symbol), t_ms)
+        return push_frame(BOOK_TICKER, ticker, t_ms)
 
-    # -- connections ----------------------------------------------------------------------------
+    # -- the account --------------------------------------------------------------------------
 
-    async def _handle(self, ws: ServerConnection) -> None:
-        conn = _Conn(ws, f"{self._rng.getrandbits(64):016x}", self._max_queue)
-        self._conns.add(conn)
-        writer = asyncio.create_task(self._write_loop(conn))
-        try:
-            async for message in ws:
-                self._on_message(conn, message)
-        except ConnectionClosed:
-            pass
-        finally:
-            self._conns.discard(conn)
-            for key in list(conn.keys):
-                self._unsubscribe(conn, key)
-            writer.cancel()
+    def _private_records(self, event: AccountEvent, variant: int) -> list[PrivateRecord]:
+        match event:
+            case OrderEvent(kind, order):
+                record = order_record(order, kind, self.market, self.user_id)
+                return [(ORDERS, order.symbol, record)]
+            case Fill():
+                return [(USER_TRADES, event.symbol, usertrade_record(event, self.user_id))]
+            case BalanceChange():
+                return [(BALANCES, "", balance_record(event, self.user_id))]
+        return []
 
-    async def _write_loop(self, conn: _Conn) -> None:
-        ws, out, wake = conn.ws, conn.out, conn.wake
-        protocol, transport = ws.protocol, ws.transport
-        try:
-            while True:
-                await wake.wait()
-                wake.clear()
-                while out and not conn.overflow:
-                    # One socket write per batch, not per frame (ws.send() writes each message
-                    # on its own, a syscall per frame).  send_context() keeps websockets' state
-                    # checks, close handling and flow control (drain).
-                    async with ws.send_context():
-                        for _ in range(min(len(out), WRITE_BATCH)):
-                            frame = out.popleft()
-                            if type(frame) is bytes:
-                                protocol.send_text(frame)
-                            else:
-                                protocol.send_binary(bytes(frame))
-                        transport.write(b"".join(protocol.data_to_send()))
-                if conn.overflow:  # it fell max_queue frames behind: cut it off, as venues do
-                    self._slow_closes += 1
-                    await ws.close(1008, "slow consumer")
-                    return
-        except ConnectionClosed:
-            pass
-
-    def _on_message(self, conn: _Conn, message: str | bytes) -> None:
-        t_ms = now_ms()
-        try:
-            req = parse_request(message, t_ms // 1000)
-            if req.channel == PING:
-                self._reply(conn, t_ms, req.id, "spot.pong", "", result=None)
-                return
-            keys = subscription_keys(req, self.market)
-        except RequestError as err:
-            error = {"code": err.code, "message": err.message}
-            fail = {"status": "fail"}
-            self._reply(conn, t_ms, err.req_id, err.channel, err.event, error=error, result=fail)
-            return
-        update = self._subscribe if req.event == "subscribe" else self._unsubscribe
-        for key in keys:
-            update(conn, key)
-        ok = {"status": "success"}
-        self._reply(conn, t_ms, req.id, req.channel, req.event, payload=req.payload, result=ok)
-
-    def _reply(
-        self,
-        conn: _Conn,
-        t_ms: int,
-        req_id: Any,
-        channel: str,
-        event: str,
-        *,
-        payload: Any = None,
-        error: dict[str, Any] | None = None,
-        result: Any,
-    ) -> None:
-        if self._stale_until and time.monotonic() < self._stale_until:
-            self._dropped_stale += 1
-            return
-        trace_id = f"{self._rng.getrandbits(128):032x}"
-        frame = reply_frame(
+    def _place(self, params: dict[str, str], t_ms: int) -> Outcome:
+        pair = self._symbol(params)
+        kind = params.get("type", "limit")
+        return self.spot_account.place(
+            pair,
+            params.get("side", ""),
+            kind,
+            params.get("amount", ""),
+            params.get("price"),
             t_ms,
-            conn.conn_id,
-            trace_id,
-            req_id,
-            channel,
-            event,
-            payload=payload,
-            error=error,
-            result=result,
+            tif=params.get("tif") or params.get("time_in_force") or _default_tif(kind),
+            text=params.get("text", "apiv4"),
         )
-        conn.push(frame)
 
-    def _subscribe(self, conn: _Conn, key: Key) -> None:
-        self._subs.setdefault(key, set()).add(conn)
-        conn.keys.add(key)
-        channel, symbol, interval = key
-        if channel == ORDER_BOOK_UPDATE and (symbol, interval) not in self._streams:
-            # One stream per (pair, interval), shared by its subscribers, so they all see the
-            # same U/u sequence; it starts at the current book id.
-            diff = DiffStream(self.market, symbol, INTERVAL_LEVELS[f"{interval}ms"])
-            self._streams[(symbol, interval)] = _Stream(diff, interval, now_ms() + interval)
+    def _account_view(self) -> dict[str, Any]:
+        account = self.spot_account
+        balances = {}
+        for asset in sorted(account.assets):
+            total, available, frozen = account.balance(asset)
+            balances[asset] = {
+                "total": dec_str(total),
+                "available": dec_str(available),
+                "freeze": dec_str(frozen),
+            }
+        orders = []
+        for order in account.orders.values():
+            record = order_record(order, "", self.market, self.user_id)
+            del record["event"]
+            orders.append(record)
+        return {"balances": balances, "orders": orders, "positions": []}
 
-    def _unsubscribe(self, conn: _Conn, key: Key) -> None:
-        conn.keys.discard(key)
-        subs = self._subs.get(key)
-        if subs is None:
-            return
-        subs.discard(conn)
-        if not subs:
-            del self._subs[key]
-            if key[0] == ORDER_BOOK_UPDATE:
-                self._streams.pop((key[1], key[2]), None)
+    # -- REST ---------------------------------------------------------------------------------
 
-    # -- HTTP: REST and control -----------------------------------------------------------------
-
-    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        path, _, query = request.path.partition("?")
-        if path.startswith("/ws"):
-            if time.monotonic() < self._refuse_until:
-                self._faults["refused"] += 1
-                return http_response(503, {"label": "SERVICE_UNAVAILABLE", "message": "refused"})
-            return None  # go on with the WebSocket handshake
-        params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
-        try:
-            if path.startswith("/api/v4/"):
-                return http_response(200, self._rest(path, params))
-            if path.startswith("/_sim/"):
-                return http_response(200, self._control(path.removeprefix("/_sim/"), params))
+    def _rest(self, path: str, params: dict[str, str], request: Request) -> Any:
+        if not path.startswith("/api/v4/"):
             raise HttpError(404, "NOT_FOUND", f"no such path {path}")
-        except HttpError as err:
-            return http_response(err.status, {"label": err.label, "message": err.message})
-
-    def _pair(self, params: dict[str, str]) -> str:
-        pair = params.get("currency_pair")
-        if not pair:
-            raise HttpError(400, "MISSING_REQUIRED_PARAM", "currency_pair is required")
-        if pair not in self.market:
-            raise HttpError(400, "INVALID_CURRENCY_PAIR", f"Invalid currency pair {pair}")
-        return pair
-
-    def _rest(self, path: str, params: dict[str, str]) -> Any:
         route = path.removeprefix("/api/v4").rstrip("/")
         if route == "/spot/order_book":
             return self._rest_order_book(params)
         if route == "/spot/currency_pairs":
             return [self._pair_info(symbol) for symbol in self.symbols]
         if route.startswith("/spot/currency_pairs/"):
-            return self._pair_info(self._pair({"currency_pair": route.rpartition("/")[2]}))
+            return self._pair_info(self._symbol({"currency_pair": route.rpartition("/")[2]}))
         if route == "/spot/tickers":
             t_ms = now_ms()
-            wanted = [self._pair(params)] if "currency_pair" in params else self.symbols
+            wanted = [self._symbol(params)] if "currency_pair" in params else self.symbols
             return [self.market.ticker(symbol, t_ms) for symbol in wanted]
         raise HttpError(404, "NOT_FOUND", f"no such path {path}")
 
     def _rest_order_book(self, params: dict[str, str]) -> dict[str, Any]:
-        pair = self._pair(params)
+        pair = self._symbol(params)
         if params.get("interval", "0") != "0":
             raise HttpError(400, "INVALID_PARAM_VALUE", "price aggregation is not simulated")
-        limit = _num_param(params, "limit", 10, minimum=1)
+        limit = num_param(params, "limit", 10, minimum=1)
         if limit != int(limit):
             raise HttpError(400, "INVALID_PARAM_VALUE", "limit must be an integer")
         snap = self.market.snapshot(pair, int(limit))
@@ -734,136 +492,9 @@ class GateioSpotSimulator:
             "st_tag": False,
         }
 
-    def _control(self, name: str, params: dict[str, str]) -> Any:
-        """``/_sim/<name>``: faults and truth, one ``_sim_<name>`` method each."""
-        action = getattr(self, f"_sim_{name.strip('/')}", None)
-        if action is None:
-            raise HttpError(404, "NOT_FOUND", f"no such control /_sim/{name}")
-        return action(params, now_ms())
 
-    def _sim_drop(self, params: dict[str, str], t_ms: int) -> Any:
-        for conn in list(self._conns):
-            conn.ws.transport.abort()  # no close frame: the client sees 1006
-        self._faults["drop"] += 1
-        return {"dropped": len(self._conns)}
-
-    def _sim_refuse(self, params: dict[str, str], t_ms: int) -> Any:
-        seconds = _num_param(params, "seconds", 5)
-        self._refuse_until = time.monotonic() + seconds
-        self._faults["refuse"] += 1
-        return {"refuse_seconds": seconds}
-
-    def _sim_pause(self, params: dict[str, str], t_ms: int) -> Any:
-        for symbol in self.symbols:  # deliver what happened, so the streams end at the truth
-            self._flush_symbol(symbol, t_ms)
-        self._paused = True
-        self._faults["pause"] += 1
-        return {"paused": True, "ids": self._ids()}
-
-    def _sim_resume(self, params: dict[str, str], t_ms: int) -> Any:
-        self._paused = False
-        return {"paused": False, "ids": self._ids()}
-
-    def _sim_stale(self, params: dict[str, str], t_ms: int) -> Any:
-        seconds = _num_param(params, "seconds", 5)
-        self._stale_until = time.monotonic() + seconds
-        self._faults["stale"] += 1
-        return {"stale_seconds": seconds}
-
-    def _sim_malformed(self, params: dict[str, str], t_ms: int) -> Any:
-        count = int(_num_param(params, "count", 1))
-        symbol = self.symbols[0]
-        ticker = book_ticker_result(symbol, self.market.best(symbol), t_ms)
-        sample = push_frame(BOOK_TICKER, ticker, t_ms)
-        for conn in self._conns:
-            for frame in malformed_frames(count, sample, self._rng):
-                conn.push(frame)
-        self._faults["malformed"] += count
-        return {"connections": len(self._conns), "count": count}
-
-    def _sim_gap(self, params: dict[str, str], t_ms: int) -> Any:
-        pair = self._pair(params)
-        # Push what is pending first, so the skipped id falls between two pushes.
-        self._flush_symbol(pair, t_ms)
-        skipped = self.market.book_id(pair) + 1
-        self.market.force_gap(pair)
-        self._faults["gap"] += 1
-        return {"currency_pair": pair, "skipped_id": skipped}
-
-    def _sim_full(self, params: dict[str, str], t_ms: int) -> Any:
-        pair = self._pair(params)
-        self._faults["full"] += 1
-        return {"currency_pair": pair, "pushed": self._flush_symbol(pair, t_ms, full=True)}
-
-    def _sim_book(self, params: dict[str, str], t_ms: int) -> Any:
-        pair = self._pair(params)
-        snap = self.market.snapshot(pair)
-        return {
-            "currency_pair": pair,
-            "id": snap.id,
-            "update": snap.update_ms,
-            "bids": snap.bids,
-            "asks": snap.asks,
-        }
-
-    def _sim_stats(self, params: dict[str, str], t_ms: int) -> Any:
-        return self.stats()
-
-    def stats(self) -> dict[str, Any]:
-        """Connections, subscriptions and pushes per channel, faults injected, book ids."""
-        subs: Counter[str] = Counter()
-        for (channel, _, _), conns in self._subs.items():
-            subs[channel] += len(conns)
-        return {
-            "connections": len(self._conns),
-            "subscriptions": dict(subs),
-            "pushes": dict(self._pushes),
-            "faults": dict(self._faults),
-            "dropped_while_stale": self._dropped_stale,
-            "slow_consumer_closes": self._slow_closes,
-            "queued": sum(len(conn.out) for conn in self._conns),
-            "paused": self._paused,
-            "rate_frames_per_s": self._rate,
-            "ids": self._ids(),
-        }
-
-    def _sim_rate(self, params: dict[str, str], t_ms: int) -> Any:
-        rate = _num_param(params, "frames_per_s", 0)
-        symbols = [self._pair(params)] if "currency_pair" in params else self.symbols
-        self._set_rate(rate, symbols)
-        return {"frames_per_s": rate, "symbols": symbols}
-
-    def _ids(self) -> dict[str, int]:
-        return {symbol: self.market.book_id(symbol) for symbol in self.symbols}
-
-    # -- rate bursts ----------------------------------------------------------------------------
-
-    def _set_rate(self, rate: float, symbols: list[str]) -> None:
-        self._rate, self._rate_symbols = rate, symbols
-        if rate > 0 and self._rate_task is None:
-            self._rate_task = asyncio.create_task(self._rate_loop(), name="gateio-sim-rate")
-        elif rate <= 0 and self._rate_task is not None:
-            self._rate_task.cancel()
-            self._rate_task = None
-
-    async def _rate_loop(self) -> None:
-        """Extra top-of-book changes at ``rate`` per second (each one a book ticker push and a
-        diff entry), on top of the normal market, for throughput benchmarks."""
-        loop = asyncio.get_running_loop()
-        start, done = loop.time(), 0
-        cycle = itertools.cycle(self._rate_symbols)
-        while True:
-            due = int((loop.time() - start) * self._rate) - done
-            if self._paused:
-                start, done, due = loop.time(), 0, 0
-            n = min(max(due, 0), 5000)  # bounded batches keep the loop responsive
-            if n:
-                t_ms = now_ms()
-                for _ in range(n):
-                    symbol = next(cycle)
-                    self._apply(self.market.nudge_top(symbol, t_ms), t_ms)
-                done += n
-            await asyncio.sleep(0 if n == 5000 else 0.001)
+def _default_tif(kind: str) -> str:
+    return "ioc" if kind == "market" else "gtc"
 
 
 def run(
@@ -874,23 +505,6 @@ def run(
     **options: Any,
 ) -> None:
     """Blocking entry for ``pipeline simulate gateio_spot``: serve until SIGINT/SIGTERM."""
-
-    async def main() -> None:
-        sim = GateioSpotSimulator(symbols, host=host, port=port, seed=seed, **options)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await sim.start()
-        print(f"gateio_spot simulator: ws {sim.ws_url}  rest {sim.rest_url}", flush=True)
-        try:
-            await stop.wait()
-        finally:
-            await sim.stop()
-
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is optional
-        asyncio.run(main())
-    else:
-        uvloop.run(main())
+    serve_until_signalled(
+        GateioSpotSimulator(symbols, host=host, port=port, seed=seed, **options), "gateio_spot"
+    )

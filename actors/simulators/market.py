@@ -17,7 +17,16 @@ Model, per native symbol (``"BTC_USDT"``):
 - an update id that grows by exactly 1 per book change (:meth:`Market.force_gap` makes it
   skip one, as a fault);
 - a random-walk mid price that new orders crowd around;
-- trades that hit the best level of the opposite side and consume it, each a book change.
+- trades that hit the best level of the opposite side and consume it, each a book change;
+- "own" liquidity: the simulated account's resting orders (``actors/simulators/account.py``)
+  sit inside the level amounts (:meth:`Market.rest`, :meth:`Market.unrest`).  Random cancels
+  and resizes never touch it; random trades consume it last (it joined the queue last) and
+  report how much in :attr:`Change.own_lots`; :meth:`Market.take` lets the account trade as
+  a taker against everyone else's liquidity.  ``depth`` bounds the random market's levels;
+  an account order resting outside them adds a level.
+
+Futures books count integer contracts: ``contract_sizes`` gives those symbols
+``amount_decimals == 0`` and typical sizes worth a few hundred quote units.
 
 :class:`DiffStream` turns the changes into Gate-style ``U``/``u`` diff pushes (net absolute
 amounts per touched level, ``0`` deletes), for any depth level.
@@ -103,6 +112,8 @@ class Trade(NamedTuple):
     side: str  # taker side: "buy" hits the best ask, "sell" the best bid
     price: str
     amount: str
+    tick: int
+    lots: int
 
 
 class Change(NamedTuple):
@@ -112,6 +123,7 @@ class Change(NamedTuple):
     levels: tuple[Level, ...]
     trade: Trade | None
     top: Top | None  # set only when the best bid or ask (price or size) changed
+    own_lots: int = 0  # of the trade's lots, how many were own (resting account) liquidity
 
 
 class StepResult(NamedTuple):
@@ -208,16 +220,18 @@ class _Symbol:
     gap_pending: bool = False
     top_key: tuple[int, int, int, int] = (0, 0, 0, 0)
     prices: dict[int, str] = field(default_factory=dict)  # tick -> rendered price
+    # Own (account) lots inside each side's levels: tick -> lots, part of the level's amount.
+    own: tuple[dict[int, int], dict[int, int]] = field(default_factory=lambda: ({}, {}))
     buckets: deque[_Bucket] = field(default_factory=deque)
 
 
-def _spec(symbol: str, price: float) -> PairSpec:
+def _spec(symbol: str, price: float, contracts: bool = False) -> PairSpec:
     base, _, quote = symbol.partition("_")
     magnitude = math.floor(math.log10(price))
     # About five significant digits of price and a few dollars' worth of amount resolution,
-    # as Gate lists them (BTC_USDT: precision 1, amount_precision 6).
+    # as Gate lists them (BTC_USDT: precision 1, amount_precision 6); contracts are whole.
     price_decimals = min(max(5 - magnitude, 0), 10)
-    amount_decimals = min(max(magnitude + 2, 0), 8)
+    amount_decimals = 0 if contracts else min(max(magnitude + 2, 0), 8)
     return PairSpec(symbol, base, quote or "USDT", price_decimals, amount_decimals)
 
 
@@ -226,7 +240,8 @@ class Market:
 
     ``symbols`` are native names (``"BTC_USDT"``); ``depth`` bounds each side of each book;
     ``start_prices`` overrides the start price per symbol; ``max_changes`` bounds the book
-    changes per :meth:`step`; ``trade_prob`` is the chance that a change is a trade.
+    changes per :meth:`step`; ``trade_prob`` is the chance that a change is a trade;
+    ``contract_sizes`` (symbol -> base units per contract) makes those books count contracts.
     """
 
     def __init__(
@@ -238,6 +253,7 @@ class Market:
         *,
         max_changes: int = 3,
         trade_prob: float = 0.15,
+        contract_sizes: Mapping[str, float] | None = None,
     ) -> None:
         if depth < MIN_LEVELS + 1:
             raise ValueError(f"depth must be at least {MIN_LEVELS + 1}, got {depth}")
@@ -248,6 +264,7 @@ class Market:
         self.trade_prob = trade_prob
         self._trade_id = random.Random(f"{seed}/trades").randrange(10**8, 10**9)
         prices = dict(start_prices or {})
+        sizes = dict(contract_sizes or {})
         self._symbols: dict[str, _Symbol] = {}
         for symbol in symbols:
             rng = random.Random(f"{seed}/{symbol}")
@@ -256,7 +273,10 @@ class Market:
                 price = 10 ** rng.uniform(-1.0, 3.0)
             if not price > 0:
                 raise ValueError(f"start price of {symbol} must be positive, got {price}")
-            self._symbols[symbol] = self._new_symbol(symbol, price, rng)
+            size = sizes.get(symbol)
+            if size is not None and not size > 0:
+                raise ValueError(f"contract size of {symbol} must be positive, got {size}")
+            self._symbols[symbol] = self._new_symbol(symbol, price, rng, size)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -285,6 +305,25 @@ class Market:
         book = self._symbols[symbol].book
         return book.nth_best(side, n) if n < len(book.keys[side]) else None
 
+    def level_lots(self, symbol: str, side: int, tick: int) -> int:
+        """The amount at ``tick`` on one side (0 if no level), own lots included."""
+        return self._symbols[symbol].book.sides[side].get(tick, 0)
+
+    def own_lots(self, symbol: str, side: int, tick: int) -> int:
+        """How much of the level at ``tick`` is own (account) liquidity."""
+        return self._symbols[symbol].own[side].get(tick, 0)
+
+    def takeable(self, symbol: str, side: int) -> int:
+        """How many lots a taker may consume at the best level of ``side`` with
+        :meth:`take`: everyone else's lots there, but never the level itself when that would
+        leave the side fewer than ``MIN_LEVELS`` levels of other liquidity."""
+        s = self._symbols[symbol]
+        tick = s.book.best(side)
+        others = s.book.sides[side][tick] - s.own[side].get(tick, 0)
+        if others and _free_levels(s, side) <= MIN_LEVELS:
+            return others - 1  # taking them all would leave a level without other liquidity
+        return others
+
     def top_levels(self, symbol: str, side: int, n: int) -> list[tuple[int, int]]:
         """The best ``n`` levels of one side as ``(tick, lots)``, best first."""
         return self._symbols[symbol].book.top(side, n)
@@ -292,7 +331,7 @@ class Market:
     def snapshot(self, symbol: str, limit: int | None = None) -> Snapshot:
         """The book now, at most ``limit`` levels per side (default: all of it)."""
         s = self._symbols[symbol]
-        n = self.depth if limit is None else limit
+        n = max(map(len, s.book.keys)) if limit is None else limit
         return Snapshot(
             s.id,
             s.last_change_ms,
@@ -359,12 +398,51 @@ class Market:
         levels = self._resize_at(s, side, s.book.best(side))
         return StepResult(symbol, (self._commit(s, levels, None, now_ms),))
 
+    def take(self, symbol: str, taker: str, lots: int, now_ms: int) -> Change:
+        """A taker (``"buy"`` or ``"sell"``) trades ``lots`` against the best level of the
+        opposite side: one book change and one public trade.  ``lots`` must be within
+        :meth:`takeable` (own liquidity is never taken: no self-trades)."""
+        s = self._symbols[symbol]
+        side = ASK if taker == "buy" else BID
+        if not 0 < lots <= self.takeable(symbol, side):
+            raise ValueError(f"cannot take {lots} lots at the best level of {symbol}")
+        tick = s.book.best(side)
+        left = s.book.sides[side][tick] - lots
+        s.book.set(side, tick, left)
+        return self._commit(s, [(side, tick, left)], (taker, tick, lots, 0), now_ms)
+
+    def rest(self, symbol: str, side: int, tick: int, lots: int, now_ms: int) -> Change:
+        """Own liquidity joins the level at ``tick`` (a new level if none): one book change.
+        The price must not cross the other side."""
+        s = self._symbols[symbol]
+        crosses = tick >= s.book.best(ASK) if side == BID else tick <= s.book.best(BID)
+        if lots <= 0 or tick <= 0 or crosses:
+            raise ValueError(f"cannot rest {lots} lots at tick {tick} on {symbol}")
+        total = s.book.sides[side].get(tick, 0) + lots
+        s.book.set(side, tick, total)
+        s.own[side][tick] = s.own[side].get(tick, 0) + lots
+        return self._commit(s, [(side, tick, total)], None, now_ms)
+
+    def unrest(self, symbol: str, side: int, tick: int, lots: int, now_ms: int) -> Change:
+        """Own liquidity leaves the level at ``tick`` (a cancel): one book change."""
+        s = self._symbols[symbol]
+        own = s.own[side].get(tick, 0)
+        if not 0 < lots <= own:
+            raise ValueError(f"only {own} own lots at tick {tick} on {symbol}, not {lots}")
+        _set_own(s, side, tick, own - lots)
+        total = s.book.sides[side][tick] - lots
+        s.book.set(side, tick, total)
+        return self._commit(s, [(side, tick, total)], None, now_ms)
+
     # -- internals ----------------------------------------------------------------------------
 
-    def _new_symbol(self, symbol: str, price: float, rng: random.Random) -> _Symbol:
-        spec = _spec(symbol, price)
+    def _new_symbol(
+        self, symbol: str, price: float, rng: random.Random, contract_size: float | None = None
+    ) -> _Symbol:
+        spec = _spec(symbol, price, contracts=contract_size is not None)
         mid = round(price * 10**spec.price_decimals)
-        typical = max(1, round(500 / price * 10**spec.amount_decimals))
+        lot_value = price * (contract_size or 10**-spec.amount_decimals)
+        typical = max(1, round(500 / lot_value))
         s = _Symbol(
             spec=spec,
             rng=rng,
@@ -392,7 +470,7 @@ class Market:
 
     def _random_change(self, s: _Symbol, now_ms: int) -> Change:
         r = s.rng.random()
-        trade: tuple[str, int, int] | None = None
+        trade: _TradeIn | None = None
         if r < self.trade_prob:
             levels, trade = self._trade(s)
         elif r < self.trade_prob + 0.35:
@@ -423,6 +501,8 @@ class Market:
             worst = book.worst(side)
             if (tick < worst) if side == BID else (tick > worst):
                 return []  # it would fall straight off the bounded book
+            if worst in s.own[side]:
+                return []  # the worst level holds own liquidity, which only the account moves
             book.set(side, worst, 0)
             levels.append((side, worst, 0))
         lots = self._new_lots(s)
@@ -436,6 +516,14 @@ class Market:
         if len(keys) <= MIN_LEVELS:
             return []
         tick = s.rng.choice(keys)
+        own = s.own[side].get(tick, 0)
+        if own:  # everyone else leaves; the own orders stay
+            if own == s.book.sides[side][tick] or _free_levels(s, side) <= MIN_LEVELS:
+                return []
+            s.book.set(side, tick, own)
+            return [(side, tick, own)]
+        if _free_levels(s, side) <= MIN_LEVELS:
+            return []
         s.book.set(side, tick, 0)
         return [(side, tick, 0)]
 
@@ -446,13 +534,13 @@ class Market:
 
     def _resize_at(self, s: _Symbol, side: int, tick: int) -> list[Level]:
         old = s.book.sides[side][tick]
-        lots = self._new_lots(s)
+        lots = self._new_lots(s) + s.own[side].get(tick, 0)  # only other liquidity resizes
         if lots == old:
             lots += 1
         s.book.set(side, tick, lots)
         return [(side, tick, lots)]
 
-    def _trade(self, s: _Symbol) -> tuple[list[Level], tuple[str, int, int] | None]:
+    def _trade(self, s: _Symbol) -> tuple[list[Level], _TradeIn | None]:
         book = s.book
         bid, ask = book.best(BID), book.best(ASK)
         # Takers lean towards the mid, so the book follows the random walk.
@@ -467,14 +555,24 @@ class Market:
             amount = s.rng.randint(1, lots - 1)
         else:
             return [], None
+        own = s.own[side].get(tick, 0)
+        others = lots - own
+        if 0 < others <= amount and _free_levels(s, side) <= MIN_LEVELS:
+            amount = others - 1  # own-only levels don't count: keep enough other liquidity
+            if amount == 0:
+                return [], None
+        # Own orders joined the queue last, so they fill only after everyone else.
+        own_filled = max(0, amount - (lots - own))
+        if own_filled:
+            _set_own(s, side, tick, own - own_filled)
         book.set(side, tick, lots - amount)
-        return [(side, tick, lots - amount)], (taker, tick, amount)
+        return [(side, tick, lots - amount)], (taker, tick, amount, own_filled)
 
     def _commit(
         self,
         s: _Symbol,
         levels: list[Level],
-        trade: tuple[str, int, int] | None,
+        trade: _TradeIn | None,
         now_ms: int,
     ) -> Change:
         s.id += 2 if s.gap_pending else 1
@@ -486,10 +584,10 @@ class Market:
         if key != s.top_key:
             s.top_key = key
             top = _make_top(s, key)
-        return Change(s.id, tuple(levels), made, top)
+        return Change(s.id, tuple(levels), made, top, trade[3] if trade else 0)
 
-    def _record_trade(self, s: _Symbol, trade: tuple[str, int, int], now_ms: int) -> Trade:
-        taker, tick, lots = trade
+    def _record_trade(self, s: _Symbol, trade: _TradeIn, now_ms: int) -> Trade:
+        taker, tick, lots, _ = trade
         self._trade_id += 1
         s.id_market += 1
         s.last_tick = tick
@@ -510,7 +608,27 @@ class Market:
             side=taker,
             price=_price(s, tick),
             amount=units_to_str(lots, s.spec.amount_decimals),
+            tick=tick,
+            lots=lots,
         )
+
+
+_TradeIn = tuple[str, int, int, int]
+"""A trade about to be recorded: (taker side, tick, lots, of which own lots)."""
+
+
+def _set_own(s: _Symbol, side: int, tick: int, lots: int) -> None:
+    if lots:
+        s.own[side][tick] = lots
+    else:
+        del s.own[side][tick]
+
+
+def _free_levels(s: _Symbol, side: int) -> int:
+    """Levels of ``side`` that hold other (non-own) liquidity: the ones random cancels and
+    sweeps may remove, kept at ``MIN_LEVELS`` or more so a side never runs empty."""
+    own, levels = s.own[side], s.book.sides[side]
+    return len(levels) - sum(1 for tick, lots in own.items() if levels[tick] == lots)
 
 
 def _price(s: _Symbol, tick: int) -> str:
@@ -609,14 +727,16 @@ class DiffStream:
         if self._limited:
             self._track_edges()
 
-    def flush(self) -> DiffPush | None:
+    def flush(self, *, force: bool = False) -> DiffPush | None:
         """The push for everything added since the last one, or None if nothing visible
-        changed (the id range then carries over into the next push)."""
+        changed (the id range then carries over into the next push) unless ``force``: then
+        an empty push closes the id range (a new full-book subscriber must see the next
+        push start right after the book it got)."""
         if self._first is None:
             return None
         bids, asks = self._entries(BID), self._entries(ASK)
         self._touched, self._edge = ({}, {}), [None, None]
-        if not bids and not asks:
+        if not bids and not asks and not force:
             return None
         push = DiffPush(self.symbol, self.level, self._first, self._last, bids, asks)
         self._first = None

@@ -12,26 +12,32 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Coroutine
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
 from actors.simulators.gateio_spot import GateioSpotSimulator
+from tests.simulators.wire import (
+    apply,
+    collect,
+    control,
+    http_get,
+    pushes,
+    recv,
+    recv_until,
+    reply,
+    rows,
+    run,
+    send,
+    sync_from_snapshot,
+    ws_connect,
+)
 
-T = TypeVar("T")
 PAIRS = ["BTC_USDT", "ETH_USDT"]
-Book = dict[str, dict[str, str]]
-
-
-def run(coro: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
-    return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
 def simulator(**options: Any) -> GateioSpotSimulator:
@@ -40,121 +46,10 @@ def simulator(**options: Any) -> GateioSpotSimulator:
     return GateioSpotSimulator(PAIRS, host="127.0.0.1", port=0, **options)
 
 
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, no proxy
-
-
-async def http_get(url: str) -> tuple[int, Any]:
-    def fetch() -> tuple[int, Any]:
-        try:
-            with _OPENER.open(url, timeout=5) as resp:
-                return resp.status, orjson.loads(resp.read())
-        except urllib.error.HTTPError as err:
-            with err:
-                return err.code, orjson.loads(err.read())
-
-    return await asyncio.to_thread(fetch)
-
-
-async def control(sim: GateioSpotSimulator, action: str) -> Any:
-    status, body = await http_get(f"{sim.control_url}/{action}")
-    assert status == 200, body
-    return body
-
-
-def ws_connect(sim: GateioSpotSimulator) -> Any:
-    # max_queue=None: a test that stops reading must still see the close frame promptly.
-    return connect(sim.ws_url, proxy=None, open_timeout=3, close_timeout=2, max_queue=None)
-
-
-async def send(
-    ws: ClientConnection, channel: str, payload: Any, event: str = "subscribe", **extra: Any
-) -> None:
-    request = {"time": int(time.time()), "channel": channel, "event": event, "payload": payload}
-    await ws.send(orjson.dumps(request | extra).decode())
-
-
-async def recv(ws: ClientConnection, timeout: float = 2.0) -> dict[str, Any]:
-    return orjson.loads(await asyncio.wait_for(ws.recv(), timeout))
-
-
-async def recv_until(
-    ws: ClientConnection, pred: Callable[[dict[str, Any]], bool], timeout: float = 3.0
-) -> dict[str, Any]:
-    async def loop() -> dict[str, Any]:
-        while True:
-            msg = orjson.loads(await ws.recv())
-            if pred(msg):
-                return msg
-
-    return await asyncio.wait_for(loop(), timeout)
-
-
-async def reply(ws: ClientConnection) -> dict[str, Any]:
-    """The next ack, error or pong, skipping pushes."""
-    return await recv_until(ws, lambda m: m.get("event") != "update")
-
-
 async def ping(ws: ClientConnection) -> None:
     """A round trip: afterwards the server surely runs this connection's handler."""
     await ws.send(orjson.dumps({"time": int(time.time()), "channel": "spot.ping"}).decode())
     assert (await reply(ws))["channel"] == "spot.pong"
-
-
-async def collect(ws: ClientConnection, seconds: float) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            out.append(orjson.loads(await asyncio.wait_for(ws.recv(), left)))
-        except TimeoutError:
-            break
-    return out
-
-
-def pushes(msgs: list[dict[str, Any]], channel: str) -> list[dict[str, Any]]:
-    return [m["result"] for m in msgs if m.get("channel") == channel and m.get("event") == "update"]
-
-
-def apply(book: Book, result: dict[str, Any]) -> None:
-    if result.get("full"):
-        book["b"], book["a"] = {}, {}
-    for side in ("b", "a"):
-        for price, amount in result[side]:
-            if amount == "0":
-                book[side].pop(price, None)
-            else:
-                book[side][price] = amount
-
-
-def rows(book: Book, side: str, n: int | None = None) -> list[list[str]]:
-    ordered = sorted(book[side].items(), key=lambda kv: Decimal(kv[0]), reverse=side == "b")
-    return [list(kv) for kv in ordered[:n]]
-
-
-def sync_from_snapshot(
-    snapshot: dict[str, Any], results: list[dict[str, Any]], level: int | None = None
-) -> tuple[Book, int]:
-    """Gate's documented procedure: drop pushes with u < id+1, start at U <= id+1 <= u, then
-    demand U == previous u + 1.  Returns the book and its id."""
-    base = snapshot["id"]
-    book: Book = {"b": dict(map(tuple, snapshot["bids"])), "a": dict(map(tuple, snapshot["asks"]))}
-    local = None
-    for r in results:
-        if local is None:
-            if r["u"] < base + 1:
-                continue
-            assert r["U"] <= base + 1 <= r["u"], "snapshot behind the stream"
-        else:
-            assert r["U"] == local + 1
-        apply(book, r)
-        if level is not None:
-            book = {
-                "b": dict(map(tuple, rows(book, "b", level))),
-                "a": dict(map(tuple, rows(book, "a", level))),
-            }
-        local = r["u"]
-    assert local is not None
-    return book, local
 
 
 async def book_stream_session(

@@ -295,3 +295,89 @@ def test_full_push_is_the_whole_book_and_resets_the_range() -> None:
     assert stream.flush() is None
     stream.add(market.step("BTC_USDT", 0))
     assert stream.flush().first_id == truth.id + 1
+
+
+# -- own (account) liquidity --------------------------------------------------------------------
+
+
+def free_levels(market: Market, symbol: str, side: int) -> int:
+    ticks = [t for t, _ in market.top_levels(symbol, side, 10_000)]
+    return sum(market.level_lots(symbol, side, t) > market.own_lots(symbol, side, t) for t in ticks)
+
+
+def test_random_market_keeps_own_liquidity_and_fills_it_last() -> None:
+    """Own orders rest on several levels; thousands of random steps never cancel or resize
+    them, consume them only through trades that report it, never cross the book and never
+    leave a side with fewer than MIN_LEVELS levels of other liquidity."""
+    market = Market(["BTC_USDT"], seed=21, depth=12)
+    stream = DiffStream(market, "BTC_USDT", 100)
+    book = as_book(market.snapshot("BTC_USDT"))
+    own: dict[tuple[int, int], int] = {}
+    changes = []
+    for side in (BID, ASK):
+        for n in range(3):
+            tick = market.level_tick("BTC_USDT", side, n)
+            assert tick is not None
+            changes.append(market.rest("BTC_USDT", side, tick, 700 + n, 0))
+            own[(side, tick)] = 700 + n
+    far = market.level_tick("BTC_USDT", BID, 11)
+    assert far is not None
+    changes.append(market.rest("BTC_USDT", BID, far - 40, 5, 0))  # outside the bounded book
+    own[(BID, far - 40)] = 5
+    stream.add(StepResult("BTC_USDT", tuple(changes)))
+    filled = 0
+    for i, step in enumerate(run(market, "BTC_USDT", 4000)):
+        stream.add(step)
+        for change in step.changes:
+            if change.own_lots:
+                assert change.trade is not None
+                side = BID if change.trade.side == "sell" else ASK
+                own[(side, change.trade.tick)] -= change.own_lots
+                filled += change.own_lots
+        for (side, tick), lots in own.items():
+            assert market.own_lots("BTC_USDT", side, tick) == lots
+        assert market.level_tick("BTC_USDT", BID, 0) < market.level_tick("BTC_USDT", ASK, 0)
+        for side in (BID, ASK):
+            assert free_levels(market, "BTC_USDT", side) >= 3
+        if i % 7 == 0:
+            push = stream.flush()
+            if push is not None:
+                apply_push(book, push)
+                truth = market.snapshot("BTC_USDT")
+                assert (best_first(book).bids, best_first(book).asks) == (truth.bids, truth.asks)
+    assert filled > 0
+
+
+def test_take_rest_and_unrest_are_book_changes() -> None:
+    market = Market(["ETH_USDT"], seed=22)
+    before = market.snapshot("ETH_USDT")
+    ask = market.level_tick("ETH_USDT", ASK, 0)
+    assert ask is not None
+    lots = market.level_lots("ETH_USDT", ASK, ask)
+    change = market.take("ETH_USDT", "buy", lots, 5)
+    assert change.id == before.id + 1 and change.levels == ((ASK, ask, 0),)
+    assert change.trade is not None and change.trade.lots == lots and change.own_lots == 0
+    assert change.top is not None and change.top.ask == before.asks[1][0]
+    with pytest.raises(ValueError):
+        market.take("ETH_USDT", "buy", 10**12, 6)  # more than the level holds
+    with pytest.raises(ValueError):
+        market.rest("ETH_USDT", BID, market.level_tick("ETH_USDT", ASK, 0) or 0, 1, 7)  # crosses
+    tick = market.level_tick("ETH_USDT", BID, 0)
+    assert tick is not None
+    old = market.level_lots("ETH_USDT", BID, tick)
+    rested = market.rest("ETH_USDT", BID, tick, 9, 8)
+    assert rested.levels == ((BID, tick, old + 9),) and rested.trade is None
+    with pytest.raises(ValueError):
+        market.unrest("ETH_USDT", BID, tick, 10, 9)  # only 9 are own
+    back = market.unrest("ETH_USDT", BID, tick, 9, 9)
+    assert back.levels == ((BID, tick, old),) and back.id == rested.id + 1
+
+
+def test_contract_books_count_whole_contracts() -> None:
+    market = Market(["BTC_USDT"], seed=23, contract_sizes={"BTC_USDT": 0.0001})
+    spec = market.spec("BTC_USDT")
+    assert spec.amount_decimals == 0 and spec.price_decimals == 1
+    sizes = [int(a) for _, a in market.snapshot("BTC_USDT").bids]
+    assert all(s >= 1 for s in sizes) and sum(sizes) / len(sizes) > 20  # ~500 USDT a level
+    with pytest.raises(ValueError):
+        Market(["BTC_USDT"], seed=1, contract_sizes={"BTC_USDT": 0})
