@@ -27,17 +27,22 @@ TOPOLOGY_OPTION = click.option(
 )
 
 
-def _load(path: str, environ: Mapping[str, str] = os.environ) -> Topology:
+def _load(path: str, environ: Mapping[str, str] | None = None) -> Topology:
+    """Read a topology.  Commands that only need its endpoints don't need the secrets: by
+    default a missing credential variable is not an error here (`run` and `check` pass the
+    real environment to insist)."""
+    if environ is None:
+        environ = IssuedCredentials(os.environ)
     try:
         return load(path, cores=os.cpu_count() or 1, environ=environ)
     except TopologyError as exc:
         raise click.ClickException(f"{path}: {exc}") from None
 
 
-class SimulatorCredentials(Mapping[str, str]):
+class IssuedCredentials(Mapping[str, str]):
     """The environment, plus made-up credentials for every variable a topology names but the
     shell does not set: under --simulate the simulators accept exactly these, so private
-    channels run offline without anyone's real keys."""
+    channels run offline without anyone's real keys.  Nothing issued here reaches a venue."""
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self.environ = environ
@@ -84,9 +89,7 @@ def run(topology_path: str, simulate: bool, log_level: str) -> None:
         level=log_level.upper(),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
-    environ: Mapping[str, str] = os.environ
-    if simulate:
-        environ = SimulatorCredentials(os.environ)
+    environ: Mapping[str, str] = IssuedCredentials(os.environ) if simulate else os.environ
     topology = _load(topology_path, environ)
     if simulate:
         from actors.simulators import SIMULATOR_PATHS
@@ -97,7 +100,7 @@ def run(topology_path: str, simulate: bool, log_level: str) -> None:
                 f"--simulate: no simulator for {', '.join(missing)} yet "
                 f"(simulated: {', '.join(sorted(SIMULATOR_PATHS))})"
             )
-    if isinstance(environ, SimulatorCredentials) and environ.issued:
+    if isinstance(environ, IssuedCredentials) and environ.issued:
         os.environ.update(environ.issued)  # children inherit them; the simulator checks them
         logging.getLogger("pipeline").info(
             "simulate: %s not set; the simulators issued credentials for them",
@@ -117,9 +120,10 @@ def run(topology_path: str, simulate: bool, log_level: str) -> None:
 
 @main.command()
 @click.argument("topology_path", metavar="TOPOLOGY")
-def check(topology_path: str) -> None:
+@click.option("--simulate", is_flag=True, help="Check it as `run --simulate` would.")
+def check(topology_path: str, simulate: bool) -> None:
     """Validate TOPOLOGY without starting anything; print the actors it would run."""
-    topology = _load(topology_path)
+    topology = _load(topology_path, IssuedCredentials(os.environ) if simulate else os.environ)
     click.echo(f"{topology_path}: ok (run_dir {topology.run_dir})")
     for venue in topology.venues:
         subs = len(venue.symbols) * len(venue.channels)
@@ -174,8 +178,11 @@ def unsubscribe(
 @click.argument("prefixes", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--count", type=int, default=0, help="Stop after N events (0: never).")
+@click.option("--private", is_flag=True, help="Also the private (account) streams.")
 @TOPOLOGY_OPTION
-def tail(prefixes: tuple[str, ...], as_json: bool, count: int, topology_path: str) -> None:
+def tail(
+    prefixes: tuple[str, ...], as_json: bool, count: int, private: bool, topology_path: str
+) -> None:
     """Print the published stream; PREFIXES filter topics (e.g. book_ticker. trade.gateio_spot)."""
     import zmq
 
@@ -183,6 +190,8 @@ def tail(prefixes: tuple[str, ...], as_json: bool, count: int, topology_path: st
 
     topology = _load(topology_path)
     endpoints = [v.publish for v in topology.venues]
+    if private:
+        endpoints += [v.private_publish for v in topology.venues]
     sub = zmq.Context.instance().socket(zmq.SUB)
     sub.setsockopt(zmq.LINGER, 0)
     for endpoint in endpoints:

@@ -105,7 +105,7 @@ class Coordinator:
         specs: list[ActorSpec] = []
         for venue in self.topology.venues:
             if self.simulate:
-                ws_url, rest_url = simulator_urls(venue.name, free_port())
+                ws_url, rest_url = simulator_urls(venue.name, free_port(), venue.options)
                 venue = msgspec.structs.replace(venue, ws_url=ws_url, rest_url=rest_url)
                 specs.append(self._spec(f"{venue.name}.simulator", "simulator", venue))
             self.venues[venue.name] = venue
@@ -301,11 +301,22 @@ class Coordinator:
         """Refused subscriptions leave the connections' shares, so no reconnect retries them;
         `pipeline subscribe` puts them back for one more try."""
         spec = self.venues[venue]
-        protocol = venue_class(venue)(spec.options)
+        cls = venue_class(venue)
         shares = self.shares[venue]
-        refused = protocol.refused(msg.channel, set().union(*shares))
+        refused = cls(spec.options).refused(
+            msg.channel, msg.code, msg.message, set().union(*shares)
+        )
+        if not refused:
+            return
         for sub in refused:
-            self.refused[venue][sub] = msg.message
+            self.refused[venue][sub] = f"{msg.message} (code {msg.code})"
+        names = ", ".join(f"{s.channel}:{s.symbol}" for s in sorted(refused))
+        detail = f"{names}: {msg.message} (code {msg.code}); not retried until subscribed again"
+        if spec.credentials and any(s.channel in cls.private_channels for s in refused):
+            detail += (
+                f"; credentials from ${spec.credentials.key_env}/${spec.credentials.secret_env}"
+            )
+        self.record_notice(f"{venue}.coordinator", "error", "subscriptions refused", detail)
         for index, share in enumerate(shares):
             mine = [s for s in refused if s in share]
             if mine:

@@ -13,7 +13,7 @@ fi
 mode=--simulate
 if [ "${1:-}" = "--live" ]; then mode=""; fi
 
-.venv/bin/pipeline check topology.yaml
+.venv/bin/pipeline check topology.yaml $mode
 .venv/bin/pipeline run topology.yaml $mode --log-level WARNING &
 pipeline_pid=$!
 stop() { kill -TERM "$pipeline_pid" 2>/dev/null || true; wait "$pipeline_pid" 2>/dev/null || true; }

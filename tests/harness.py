@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import yaml
 import zmq
 
 from actors.client import LocalBook, request
@@ -36,37 +37,59 @@ def free_port() -> int:
 
 
 class Pipeline:
-    def __init__(self, *, symbols: list[str], parsers: int = 2, channels: list[str] | None = None):
+    def __init__(
+        self,
+        *,
+        symbols: list[str] | None = None,
+        parsers: int = 2,
+        channels: list[str] | None = None,
+        venues: dict[str, dict[str, Any]] | None = None,
+        simulate: bool = True,
+        env: dict[str, str] | None = None,
+    ):
         self.run_dir = tempfile.mkdtemp(prefix="mpt-", dir="/tmp")
-        self.publish = f"tcp://127.0.0.1:{free_port()}"
-        channels = channels or ["book_ticker", "trades", "order_book", "tickers"]
+        if venues is None:
+            channels = channels or ["book_ticker", "trades", "order_book", "tickers"]
+            venues = {"gateio_spot": {"symbols": symbols or [], "channels": channels}}
+        for body in venues.values():
+            body.setdefault("publish", f"tcp://127.0.0.1:{free_port()}")
+        self.venues = venues
+        self.publish = next(iter(venues.values()))["publish"]
         self.topology = Path(self.run_dir) / "topology.yaml"
-        self.topology.write_text(
-            f"run_dir: {self.run_dir}/run\nparsers: {parsers}\nvenues:\n  gateio_spot:\n"
-            f"    symbols: [{', '.join(symbols)}]\n    channels: [{', '.join(channels)}]\n"
-            f"    publish: {self.publish}\n"
-        )
+        doc = {"run_dir": f"{self.run_dir}/run", "parsers": parsers, "venues": venues}
+        self.topology.write_text(yaml.safe_dump(doc, sort_keys=False))
         self.control = f"ipc://{self.run_dir}/run/control"
+        self.simulate = simulate
+        self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = Path(self.run_dir) / "pipeline.log"
         self.ctx = zmq.Context()
         self.sub = self.ctx.socket(zmq.SUB)
         self.sub.setsockopt(zmq.LINGER, 0)
         self.sub.setsockopt(zmq.RCVHWM, 0)
-        self.books: dict[str, LocalBook] = {}
+        self.books: dict[tuple[str, str], LocalBook] = {}  # (venue, native) -> book
         self.events: list[Event] = []
+        self.private: list[Event] = []  # what arrived on the private endpoints
 
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self, *, timeout_s: float = 15.0) -> None:
-        self.sub.connect(self.publish)
+        for body in self.venues.values():
+            self.sub.connect(body["publish"])
         self.sub.setsockopt(zmq.SUBSCRIBE, b"")
+        self.private_sub = self.ctx.socket(zmq.SUB)
+        self.private_sub.setsockopt(zmq.LINGER, 0)
+        for name in self.venues:
+            self.private_sub.connect(f"ipc://{self.run_dir}/run/{name}.private")
+        self.private_sub.setsockopt(zmq.SUBSCRIBE, b"")
+        command = [sys.executable, "-m", "actors.cli", "run", str(self.topology)]
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "actors.cli", "run", str(self.topology), "--simulate"],
+                command + (["--simulate"] if self.simulate else []),
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                env=self.env,
             )
         wait_until(lambda: self._all_running(), timeout_s, "every actor running", self)
 
@@ -89,6 +112,8 @@ class Pipeline:
     def close(self) -> None:
         if not self.sub.closed:
             self.sub.close()
+            if hasattr(self, "private_sub"):
+                self.private_sub.close()
             self.ctx.term()
 
     def leftovers(self) -> tuple[list[str], list[str]]:
@@ -119,8 +144,8 @@ class Pipeline:
                 return actor
         raise KeyError(name)
 
-    def sim(self, action: str, **params: str) -> Any:
-        ws = self.status()["venues"]["gateio_spot"]["ws_url"]
+    def sim(self, action: str, venue: str = "gateio_spot", **params: str) -> Any:
+        ws = self.status()["venues"][venue]["ws_url"]
         port = urlsplit(ws).port
         query = "&".join(f"{k}={v}" for k, v in params.items())
         url = f"http://127.0.0.1:{port}/_sim/{action}" + (f"?{query}" if query else "")
@@ -128,17 +153,30 @@ class Pipeline:
             return json.loads(resp.read())
 
     def pump(self, seconds: float) -> None:
-        """Consume the stream for a while, keeping the local books."""
+        """Consume the public and private streams for a while, keeping the local books."""
+        poller = zmq.Poller()
+        poller.register(self.sub, zmq.POLLIN)
+        poller.register(self.private_sub, zmq.POLLIN)
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
-            if not self.sub.poll(int(left * 1000) + 1):
+            if not poller.poll(int(left * 1000) + 1):
                 continue
             while self.sub.poll(0):
                 _topic, payload = self.sub.recv_multipart()
                 event = EVENT_DECODER.decode(payload)
                 self.events.append(event)
                 if event.__struct_config__.tag in ("book_snapshot", "book_delta", "book_reset"):
-                    self.books.setdefault(event.native, LocalBook()).apply(event)
+                    self.books.setdefault((event.venue, event.native), LocalBook()).apply(event)
+            while self.private_sub.poll(0):
+                _topic, payload = self.private_sub.recv_multipart()
+                self.private.append(EVENT_DECODER.decode(payload))
+
+    def book(self, native: str, venue: str = "gateio_spot") -> LocalBook:
+        return self.books[(venue, native)]
+
+    def valid(self, native: str, venue: str = "gateio_spot") -> bool:
+        book = self.books.get((venue, native))
+        return book is not None and book.valid
 
     def pump_until(self, condition: Callable[[], bool], timeout_s: float, what: str) -> None:
         deadline = time.monotonic() + timeout_s
@@ -180,3 +218,35 @@ def running_pipeline(**kw: Any) -> Iterator[Pipeline]:
         for line in pipeline.leftovers()[0]:
             with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(line.split()[0]), signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def simulator_in_thread(factory: Callable[[], Any]) -> Iterator[Any]:
+    """A venue simulator on its own event loop in a thread, for tests that must configure
+    it differently from the pipeline (e.g. credentials the client does not have)."""
+    import asyncio
+    import threading
+
+    ready = threading.Event()
+    holder: dict[str, Any] = {}
+
+    def serve() -> None:
+        async def main() -> None:
+            sim = factory()
+            holder["sim"], holder["loop"] = sim, asyncio.get_running_loop()
+            holder["stop"] = asyncio.Event()
+            await sim.start()
+            ready.set()
+            await holder["stop"].wait()
+            await sim.stop()
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(10), "simulator did not start"
+    try:
+        yield holder["sim"]
+    finally:
+        holder["loop"].call_soon_threadsafe(holder["stop"].set)
+        thread.join(10)

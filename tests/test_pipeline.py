@@ -28,12 +28,12 @@ def assert_books_match_truth(p: Pipeline, natives: list[str]) -> None:
     ids = p.sim("pause")["ids"]
     for native in natives:
         p.pump_until(
-            lambda n=native: n in p.books and p.books[n].valid and p.books[n].seq == ids[n],
+            lambda n=native: p.valid(n) and p.book(n).seq == ids[n],
             10,
             f"{native} to reach id {ids[native]}",
         )
         truth = p.sim("book", currency_pair=native)
-        book = p.books[native]
+        book = p.book(native)
         assert truth["id"] == book.seq
         assert book.bids == {float(px): float(q) for px, q in truth["bids"]}, native
         assert book.asks == {float(px): float(q) for px, q in truth["asks"]}, native
@@ -67,7 +67,7 @@ def assert_wire_order(events: list[Event]) -> None:
 
 def test_live_data_flows_in_wire_order_with_four_parsers() -> None:
     with running_pipeline(symbols=SYMBOLS, parsers=4) as p:
-        p.pump_until(lambda: all(n in p.books and p.books[n].valid for n in NATIVE), 10, "books")
+        p.pump_until(lambda: all(p.valid(n) for n in NATIVE), 10, "books")
         p.pump(2.0)
         kinds = {type(e) for e in p.events}
         assert {BookTicker, Trade, BookSnapshot, BookDelta, Ticker} <= kinds
@@ -80,7 +80,7 @@ def test_live_data_flows_in_wire_order_with_four_parsers() -> None:
 
 def test_kill_9_of_parser_and_connection_recovers_with_exact_books() -> None:
     with running_pipeline(symbols=SYMBOLS, parsers=2) as p:
-        p.pump_until(lambda: all(n in p.books and p.books[n].valid for n in NATIVE), 10, "books")
+        p.pump_until(lambda: all(p.valid(n) for n in NATIVE), 10, "books")
         for name in ("gateio_spot.parser.0", "gateio_spot.connection.0"):
             victim = p.actor(name)
             os.kill(victim["pid"], signal.SIGKILL)
@@ -96,7 +96,7 @@ def test_kill_9_of_parser_and_connection_recovers_with_exact_books() -> None:
         status = p.status()
         connection = next(a for a in status["actors"] if a["kind"] == "connection")
         assert connection["info"]["subscriptions"] == len(SYMBOLS) * 4  # resubscribed all
-        p.pump_until(lambda: all(p.books[n].valid for n in NATIVE), 10, "books resynced")
+        p.pump_until(lambda: all(p.valid(n) for n in NATIVE), 10, "books resynced")
         assert any(isinstance(e, BookReset) for e in p.events)
         assert_wire_order(p.events)
         assert_books_match_truth(p, NATIVE)
@@ -104,13 +104,11 @@ def test_kill_9_of_parser_and_connection_recovers_with_exact_books() -> None:
 
 def test_dropped_connection_and_sequence_gap_resync_only_what_broke() -> None:
     with running_pipeline(symbols=SYMBOLS, parsers=2) as p:
-        p.pump_until(lambda: all(n in p.books and p.books[n].valid for n in NATIVE), 10, "books")
+        p.pump_until(lambda: all(p.valid(n) for n in NATIVE), 10, "books")
         mark = len(p.events)
         p.sim("gap", currency_pair="ETH_USDT")
         p.pump_until(
-            lambda: (
-                p.books["ETH_USDT"].valid and any(isinstance(e, BookReset) for e in p.events[mark:])
-            ),
+            lambda: p.valid("ETH_USDT") and any(isinstance(e, BookReset) for e in p.events[mark:]),
             10,
             "ETH resync",
         )
@@ -123,7 +121,7 @@ def test_dropped_connection_and_sequence_gap_resync_only_what_broke() -> None:
         p.pump_until(
             lambda: (
                 sum(isinstance(e, BookReset) for e in p.events[mark:]) == 3
-                and all(p.books[n].valid for n in NATIVE)
+                and all(p.valid(n) for n in NATIVE)
             ),
             10,
             "every book reset and resynced after the drop",
@@ -140,7 +138,7 @@ def test_dropped_connection_and_sequence_gap_resync_only_what_broke() -> None:
 
 def test_malformed_frames_are_counted_and_crash_nothing() -> None:
     with running_pipeline(symbols=SYMBOLS[:1], parsers=1) as p:
-        p.pump_until(lambda: "BTC_USDT" in p.books and p.books["BTC_USDT"].valid, 10, "book")
+        p.pump_until(lambda: p.valid("BTC_USDT"), 10, "book")
         p.sim("malformed", count="5")
         wait_until(
             lambda: p.actor("gateio_spot.parser.0")["counters"].get("parse_errors", 0) >= 5,
@@ -220,11 +218,13 @@ def test_check_reports_bad_topology_with_path_and_reason(tmp_path) -> None:  # t
     )
     assert run.returncode == 1
     assert "venues.gateio_spot.symbols[1]: 'btcusdt' is not a symbol" in run.stderr
-    good = subprocess.run(
-        [sys.executable, "-m", "actors.cli", "check", str(ROOT / "topology.yaml")],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    assert good.returncode == 0, good.stderr
-    assert "gateio_spot: 5 symbols x 4 channels" in good.stdout
+    check = [sys.executable, "-m", "actors.cli", "check", str(ROOT / "topology.yaml")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATE_API_")}
+    no_keys = subprocess.run(check, capture_output=True, text=True, cwd=ROOT, env=env)
+    assert no_keys.returncode == 1
+    assert "credentials.key: environment variable GATE_API_KEY is not set" in no_keys.stderr
+    keys = {**env, "GATE_API_KEY": "k", "GATE_API_SECRET": "s"}
+    for extra, environ in (([], keys), (["--simulate"], env)):
+        good = subprocess.run(check + extra, capture_output=True, text=True, cwd=ROOT, env=environ)
+        assert good.returncode == 0, good.stderr
+        assert "gateio_spot: 5 symbols x 7 channels" in good.stdout

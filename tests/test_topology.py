@@ -19,11 +19,15 @@ venues:
 
 
 def test_repository_topology_is_valid() -> None:
-    topology = load(str(ROOT / "topology.yaml"), cores=2, environ={})
+    environ = {"GATE_API_KEY": "k", "GATE_API_SECRET": "s"}
+    topology = load(str(ROOT / "topology.yaml"), cores=2, environ=environ)
     spot = topology.venue("gateio_spot")
     assert spot.parsers == 2  # auto = one per core
     assert "BTC/USDT" in spot.symbols
-    assert set(spot.channels) == {"book_ticker", "trades", "order_book", "tickers"}
+    assert {"book_ticker", "trades", "order_book", "tickers", "orders"} <= set(spot.channels)
+    futures = topology.venue("gateio_futures")
+    assert "BTC/USDT:USDT" in futures.symbols and "positions" in futures.channels
+    assert spot.private_publish == "ipc:///tmp/marketpipe/gateio_spot.private"
     assert topology.control == "ipc:///tmp/marketpipe/control"
 
 

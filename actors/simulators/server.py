@@ -347,12 +347,12 @@ class SimServer:
         params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
         try:
             if path.startswith("/_sim/"):
-                return http_response(200, self._control(path.removeprefix("/_sim/"), params))
+                return http_response(200, self.control(path.removeprefix("/_sim/"), params))
             return http_response(200, self._rest(path, params, request))
         except HttpError as err:
             return http_response(err.status, {"label": err.label, "message": err.message})
 
-    def _control(self, name: str, params: dict[str, str]) -> Any:
+    def control(self, name: str, params: dict[str, str]) -> Any:
         """``/_sim/<name>``: faults and truth, one ``_sim_<name>`` method each."""
         action = getattr(self, f"_sim_{name.strip('/')}", None)
         if action is None:

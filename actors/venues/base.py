@@ -99,9 +99,11 @@ class Venue:
         """The application-level keep-alive, or None when protocol pings suffice."""
         return None
 
-    def refused(self, channel: str, subs: Iterable[Subscription]) -> list[Subscription]:
-        """Which of ``subs`` a SubscriptionError on the venue channel ``channel`` refuses.
-        The default can tell none apart; venues whose errors name the exact stream say."""
+    def refused(
+        self, channel: str, code: int, message: str, subs: Iterable[Subscription]
+    ) -> list[Subscription]:
+        """Which of ``subs`` a venue error (channel, code, message) refuses.  The default can
+        tell none apart; venues whose errors name the stream, the pair or the key say."""
         return []
 
     # -- frames we receive ------------------------------------------------------------------

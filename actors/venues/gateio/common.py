@@ -12,14 +12,14 @@ field is wrong and why.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import msgspec
 import orjson
 
 from actors.messages import Event, Level, Pong, SubscriptionAck, SubscriptionError
-from actors.venues.base import FrameError
+from actors.venues.base import FrameError, Subscription
 from actors.venues.gateio import schema, signing
 from actors.venues.gateio.schema import Envelope, Num, PriceLevel
 
@@ -268,3 +268,35 @@ def order_status(finished: bool, finish_as: str, filled: float, left: float) -> 
     if finished:
         return "filled" if finish_as == "filled" or (left == 0 and filled > 0) else "cancelled"
     return "partially_filled" if filled > 0 else "open"
+
+
+# -- refused subscriptions ------------------------------------------------------------------
+
+AUTH_FAILED = 4  # the docs' error code for a rejected key or signature
+_UNKNOWN_NAME = re.compile(r"unknown (?:currency pair|contract) (\S+)", re.IGNORECASE)
+
+
+def refused_subscriptions(
+    wire_channel: Callable[[str], str | None],
+    native_symbol: Callable[[str], str],
+    channel: str,
+    code: int,
+    message: str,
+    subs: Iterable[Subscription],
+) -> list[Subscription]:
+    """Which subscriptions a Gate.io error refuses: every stream of the channel when the key
+    or signature was rejected; the one pair an "unknown currency pair X" names; else none."""
+    on_channel = [s for s in subs if wire_channel(s.channel) == channel]
+    if code == AUTH_FAILED:
+        return on_channel
+    match = _UNKNOWN_NAME.search(message)
+    if match is None:
+        return []
+    return [s for s in on_channel if _native_or_none(native_symbol, s.symbol) == match.group(1)]
+
+
+def _native_or_none(native_symbol: Callable[[str], str], symbol: str) -> str | None:
+    try:
+        return native_symbol(symbol)
+    except ValueError:
+        return None

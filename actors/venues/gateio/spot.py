@@ -18,7 +18,7 @@ rewritten to say which field is wrong and why.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -53,6 +53,7 @@ from actors.venues.gateio.common import (
     order_status,
     order_type,
     parse_envelope,
+    refused_subscriptions,
     request,
     side_price,
     signed_request,
@@ -390,6 +391,14 @@ class GateioSpot(Venue):
         self, subs: Sequence[Subscription], *, now_s: int
     ) -> list[str | bytes]:
         return self._requests(subs, "unsubscribe", now_s)
+
+    def refused(
+        self, channel: str, code: int, message: str, subs: Iterable[Subscription]
+    ) -> list[Subscription]:
+        def wire(c: str) -> str | None:
+            return WIRE_CHANNELS.get(c) or PRIVATE_CHANNELS.get(c)
+
+        return refused_subscriptions(wire, self.native_symbol, channel, code, message, subs)
 
     def ping_message(self, *, now_s: int) -> str | bytes | None:
         return orjson.dumps({"time": int(now_s), "channel": "spot.ping"}).decode()

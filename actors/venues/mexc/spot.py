@@ -278,7 +278,9 @@ class MexcSpot(Venue):
 
     # -- requests we send -------------------------------------------------------------------
 
-    def refused(self, channel: str, subs: Iterable[Subscription]) -> list[Subscription]:
+    def refused(
+        self, channel: str, code: int, message: str, subs: Iterable[Subscription]
+    ) -> list[Subscription]:
         """A rejection names the exact channel string it refuses ("Blocked!")."""
         return [s for s in subs if self.channel_name(s) == channel]
 
