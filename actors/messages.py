@@ -81,6 +81,16 @@ class BookDelta(_Event, tag="book_delta"):
     contract_size: float = 0.0
 
 
+class TopBook(_Event, tag="top_book"):
+    """The venue's best N levels at ``seq`` (MEXC limit depth, MEXC futures depth.full): a
+    partial view, complete in itself, never a whole book to apply deltas to."""
+
+    bids: list[Level]  # best first
+    asks: list[Level]
+    seq: int = 0
+    contract_size: float = 0.0
+
+
 class BookReset(_Event, tag="book_reset"):
     """The book is no longer valid; a BookSnapshot follows once it is rebuilt."""
 
@@ -174,6 +184,7 @@ Event = (
     | Trade
     | BookSnapshot
     | BookDelta
+    | TopBook
     | BookReset
     | Ticker
     | Order

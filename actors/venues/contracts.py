@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import msgspec.structs
 
-from actors.messages import BookDelta, BookSnapshot, BookTicker, Event, Trade
+from actors.messages import BookDelta, BookSnapshot, BookTicker, Event, TopBook, Trade
 
 __all__ = ["with_contract_size"]
 
@@ -42,6 +42,6 @@ def with_contract_size(event: Event, size: float) -> Event:
             return msgspec.structs.replace(
                 event, contract_size=size, qty_base=event.qty * size if known else None
             )
-        case BookSnapshot() | BookDelta():
+        case BookSnapshot() | BookDelta() | TopBook():
             return msgspec.structs.replace(event, contract_size=size)
     return event

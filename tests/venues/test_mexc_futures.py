@@ -43,6 +43,7 @@ from actors.messages import (
     SubscriptionAck,
     SubscriptionError,
     Ticker,
+    TopBook,
     Trade,
 )
 from actors.venues import VENUES, FrameError, RestRequest, Subscription, load_venue
@@ -413,11 +414,9 @@ def D(native: str, ts: int, version: int, bids: list[Any], asks: list[Any]) -> B
     )
 
 
-def S(native: str, ts: int, version: int, bids: list[Any], asks: list[Any]) -> BookSnapshot:
+def S(native: str, ts: int, version: int, bids: list[Any], asks: list[Any]) -> TopBook:
     symbol = USD if native == "BTC_USD" else USDT
-    return BookSnapshot(
-        venue=V, symbol=symbol, native=native, ts=ts, bids=bids, asks=asks, seq=version
-    )
+    return TopBook(venue=V, symbol=symbol, native=native, ts=ts, bids=bids, asks=asks, seq=version)
 
 
 # line -> (events, or the FrameError text expected; why)

@@ -30,6 +30,7 @@ from actors.messages import (
     SubscriptionAck,
     SubscriptionError,
     Ticker,
+    TopBook,
     Trade,
 )
 from actors.venues.base import FrameError, RestRequest, Subscription
@@ -266,7 +267,7 @@ def test_recorded_deals(mexc_pb_frames: Path) -> None:
 def test_recorded_limit_depth(mexc_pb_frames: Path) -> None:
     events = V.parse_frame(frame("daxalgo_limit_depth_BTCUSDT_5.bin", mexc_pb_frames), RECV)
     assert events == [
-        BookSnapshot(
+        TopBook(
             venue="mexc_spot",
             symbol="BTC/USDT",
             native="BTCUSDT",

@@ -73,6 +73,7 @@ from actors.messages import (
     SubscriptionAck,
     SubscriptionError,
     Ticker,
+    TopBook,
     Trade,
 )
 from actors.venues.base import BookSync, FrameError, RestRequest, Subscription, Venue
@@ -618,7 +619,7 @@ class MexcFutures(Venue):
         what = f"push.depth.full {native}"
         depth = fs.DEPTH.decode(env.data)
         return [
-            BookSnapshot(
+            TopBook(
                 venue=NAME,
                 symbol=symbol,
                 native=native,

@@ -44,6 +44,7 @@ from actors.messages import (
     SubscriptionAck,
     SubscriptionError,
     Ticker,
+    TopBook,
     Trade,
 )
 from actors.venues.base import BookSync, FrameError, RestRequest, Subscription, Venue
@@ -441,7 +442,7 @@ class MexcSpot(Venue):
         symbol, native = self._market_symbol(w)
         f = "publicLimitDepths"
         return [
-            BookSnapshot(
+            TopBook(
                 venue=self.name,
                 symbol=symbol,
                 native=native,
