@@ -11,8 +11,16 @@ differs: channel names, payload shapes, frame rendering and REST.
 
 Sockets: none of its own (see ``server.py``).
 
-Pure parts: :func:`parse_request`, :func:`sign`, :func:`check_auth`, the frame builders
-(:func:`push_frame`, :func:`reply_frame`, :func:`malformed_frames`).
+Order book v2 (``spot.obu`` / ``futures.obu``, protocols.md 3.3-3.4, 4.3): a venue that
+sets ``OBU`` gets it from here.  ``["ob.<NAME>.400"]`` streams every 100 ms, ``.50`` every
+20 ms; the subscriber's first push is the whole book (``full``, no ``U``), then increments
+continue the shared stream; subscribing twice on one connection is error 2 ``Alert sub
+<stream>``; a gap (``/_sim/gap``) makes ``U`` skip, and a new subscription gets a new full
+push.
+
+Pure parts: :func:`parse_request`, :func:`sign`, :func:`check_auth`, :func:`obu_keys`, the
+frame builders (:func:`push_frame`, :func:`reply_frame`, :func:`obu_frame`,
+:func:`malformed_frames`).
 
 Gate controls (besides ``server.py``'s): ``gap`` and ``full`` (one symbol's book streams skip
 an id / push the whole book), ``book`` (the true book), ``malformed?count=``,
@@ -28,6 +36,7 @@ import hashlib
 import hmac
 import itertools
 import random
+import re
 from collections import Counter
 from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,13 +45,16 @@ from typing import Any, ClassVar, Final
 import orjson
 
 from actors.simulators.account import Account, AccountEvent, OrderError, Outcome
-from actors.simulators.market import DiffPush, DiffStream, Market, StepResult
+from actors.simulators.market import ASK, BID, DiffPush, DiffStream, Market, StepResult
 from actors.simulators.server import Conn, HttpError, SimServer, now_ms, num_param
 
 ALL: Final = "!all"  # the private payload word for every pair/contract
 TIME_WINDOW_S: Final = 60  # a request's ``time`` must be this close to server time
 TICKER_PERIOD_MS: Final = 1000
 AUTH_METHOD: Final = "api_key"
+# obu depth -> push interval (ms): ob.<NAME>.400 every 100 ms, ob.<NAME>.50 every 20 ms
+OBU_INTERVALS: Final = {"400": 100, "50": 20}
+OBU_STREAM: Final = re.compile(r"ob\.([A-Z0-9]+_[A-Z0-9]+)\.([0-9]+)")
 
 Key = tuple[str, str, str]
 """A subscription: (channel, symbol or "!all" or "", parameter, e.g. "100ms" or "")."""
@@ -132,6 +144,29 @@ def parse_request(
     return ClientRequest(body["time"], req_id, channel, event, body["payload"], body.get("auth"))
 
 
+def obu_keys(
+    req: ClientRequest, names: Container[str], held: Container[Key], what: str
+) -> list[Key]:
+    """The obu streams a request names, as ``(channel, name, depth)`` keys; all or nothing.
+    ``what`` names a symbol in errors ("currency pair", "contract"); ``held`` are the
+    connection's subscriptions: subscribing to one of them again is the venue's error 2."""
+    shape = f"ob.<{what.replace(' ', '_')}>.<50|400>"
+    if not req.payload:
+        raise req.error(2, f'payload must be ["{shape}"]')
+    keys: list[Key] = []
+    for name in req.payload:
+        match = OBU_STREAM.fullmatch(name) if isinstance(name, str) else None
+        if match is None or match[2] not in OBU_INTERVALS:
+            raise req.error(2, f"invalid stream {str(name)[:40]}, expected {shape}")
+        if match[1] not in names:
+            raise req.error(2, f"unknown {what} {match[1]}")
+        key = (req.channel, match[1], match[2])
+        if req.event == "subscribe" and (key in held or key in keys):
+            raise req.error(2, f"Alert sub {name}")  # the venue's words for a duplicate
+        keys.append(key)
+    return keys
+
+
 def sign(secret: str, channel: str, event: str, time_s: int) -> str:
     """Gate's channel signature: hex HMAC-SHA512 of ``channel=..&event=..&time=..``.
     (Written here, not imported from our client's ``signing.py``, so the simulator checks
@@ -174,6 +209,19 @@ def push_frame(channel: str, result: Any, t_ms: int) -> bytes:
             "result": result,
         }
     )
+
+
+def obu_frame(channel: str, push: DiffPush, t_ms: int) -> bytes:
+    """An obu push: a full push has no ``U``; levels are ``[["p", "amount"]]`` strings; the
+    envelope carries only channel, result and time_ms (as the docs' samples)."""
+    result: dict[str, Any] = {"t": t_ms}
+    if push.full:
+        result["full"] = True
+    result["s"] = f"ob.{push.symbol}.{push.level}"
+    if not push.full:
+        result["U"] = push.first_id
+    result.update(u=push.last_id, b=push.bids, a=push.asks)
+    return orjson.dumps({"channel": channel, "result": result, "time_ms": t_ms})
 
 
 def reply_frame(
@@ -239,6 +287,7 @@ class GateioSimulator(SimServer):
     BOOK_TICKER: ClassVar[str]  # the channel malformed frames imitate
     SYMBOL_PARAM: ClassVar[str]  # how REST and control name a symbol: currency_pair | contract
     SYMBOL_LABEL: ClassVar[str]  # the REST error label for an unknown symbol
+    OBU: ClassVar[str] = ""  # the order book v2 channel this venue serves ("" for none)
 
     def __init__(
         self,
@@ -289,8 +338,10 @@ class GateioSimulator(SimServer):
         return None
 
     def _after_subscribe(self, conn: Conn, key: Key, t_ms: int) -> list[bytes]:
-        """Frames for ``conn`` right after its ack (obu's first full push)."""
-        return []
+        """Frames for ``conn`` right after its ack: obu's first full push."""
+        if not self.OBU or key[0] != self.OBU:
+            return []
+        return [self._obu_full(key, t_ms)]
 
     def _publish_step(self, step: StepResult, t_ms: int) -> None:
         """Push a step's trades and book tickers."""
@@ -316,6 +367,32 @@ class GateioSimulator(SimServer):
     def _account_view(self) -> dict[str, Any]:
         """``/_sim/account``: the account's true state, in the venue's shapes."""
         raise NotImplementedError
+
+    # -- order book v2 ------------------------------------------------------------------------
+
+    def _obu_stream_of(self, key: Key) -> tuple[int, int]:
+        """(depth, interval ms) of an obu key ``(channel, name, "400"|"50")``."""
+        return int(key[2]), OBU_INTERVALS[key[2]]
+
+    def _obu_full(self, key: Key, t_ms: int) -> bytes:
+        """A new obu subscriber's first push: the whole book at its depth.  The shared stream
+        is flushed first (closing its id range, even with an empty push), so the next push
+        starts right after the book this subscriber got."""
+        stream = self._streams[key]
+        self._publish_diff(stream, stream.diff.flush(force=True), t_ms)
+        symbol, level = key[1], int(key[2])
+        market = self.market
+        book_id = market.book_id(symbol)
+        full = DiffPush(
+            symbol,
+            level,
+            book_id,
+            book_id,
+            market.render_levels(symbol, market.top_levels(symbol, BID, level)),
+            market.render_levels(symbol, market.top_levels(symbol, ASK, level)),
+            full=True,
+        )
+        return obu_frame(key[0], full, t_ms)
 
     # -- lifecycle ----------------------------------------------------------------------------
 

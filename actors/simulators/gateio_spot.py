@@ -9,8 +9,10 @@ Sockets: one TCP listener on ``host:port`` (loopback by default; ``port=0`` pick
 port, see ``.port``) that speaks HTTP/1.1 and routes by path:
 
 - ``/ws...``         WebSocket upgrade: ``spot.ping``, ``spot.book_ticker``, ``spot.trades``,
-                     ``spot.tickers``, ``spot.order_book_update`` (``20ms``/``100ms``), and,
-                     signed with a key from ``credentials``, ``spot.orders``,
+                     ``spot.tickers``, ``spot.order_book_update`` (``20ms``/``100ms``),
+                     ``spot.obu`` (``["ob.BTC_USDT.400"]`` or ``.50``: a full push first,
+                     then increments; one per stream per connection; ``gateio_common.py``),
+                     and, signed with a key from ``credentials``, ``spot.orders``,
                      ``spot.usertrades``, ``spot.balances`` (user ``user_id``);
 - ``/api/v4/spot/*`` REST: ``order_book``, ``currency_pairs``, ``tickers``;
 - ``/_sim/*``        control (GET or body-less POST): faults and truth (drop, refuse, pause,
@@ -52,6 +54,8 @@ from actors.simulators.gateio_common import (
     Key,
     PrivateRecord,
     Stream,
+    obu_frame,
+    obu_keys,
     push_frame,
 )
 from actors.simulators.market import DiffPush, Market, StepResult, Top, Trade, units_to_str
@@ -61,15 +65,14 @@ BOOK_TICKER: Final = "spot.book_ticker"
 TRADES: Final = "spot.trades"
 TICKERS: Final = "spot.tickers"
 ORDER_BOOK_UPDATE: Final = "spot.order_book_update"
+OBU: Final = "spot.obu"
 ORDERS: Final = "spot.orders"
 USER_TRADES: Final = "spot.usertrades"
 BALANCES: Final = "spot.balances"
 PING: Final = "spot.ping"
 PAIR_CHANNELS: Final = frozenset({BOOK_TICKER, TRADES, TICKERS})
 # Real Gate channels we do not simulate (public), and the private ones (they need ``auth``).
-UNSIMULATED: Final = frozenset(
-    {"spot.candlesticks", "spot.order_book", "spot.obu", "spot.trades_v2"}
-)
+UNSIMULATED: Final = frozenset({"spot.candlesticks", "spot.order_book", "spot.trades_v2"})
 PRIVATE: Final = frozenset(
     {
         ORDERS,
@@ -92,12 +95,17 @@ DEFAULT_BASE_VALUE: Final = Decimal(20_000)  # each base asset starts worth this
 # -- requests (pure) ----------------------------------------------------------------------------
 
 
-def subscription_keys(req: ClientRequest, pairs: Container[str]) -> list[Key]:
-    """The subscriptions a (authenticated, if private) request names; all or nothing."""
+def subscription_keys(
+    req: ClientRequest, pairs: Container[str], held: Container[Key] = ()
+) -> list[Key]:
+    """The subscriptions a (authenticated, if private) request names; all or nothing.
+    ``held`` are the connection's subscriptions (a second obu subscription is an error)."""
     if req.channel in PAIR_CHANNELS:
         return [(req.channel, pair, "") for pair in _pairs(req, req.payload, pairs)]
     if req.channel == ORDER_BOOK_UPDATE:
         return [_order_book_key(req, pairs)]
+    if req.channel == OBU:
+        return obu_keys(req, pairs, held, "currency pair")
     if req.channel == BALANCES:  # per account: no payload
         return [(BALANCES, "", "")]
     if req.channel in PRIVATE_SIMULATED:
@@ -307,6 +315,7 @@ class GateioSpotSimulator(GateioSimulator):
     BOOK_TICKER = BOOK_TICKER
     SYMBOL_PARAM = "currency_pair"
     SYMBOL_LABEL = "INVALID_CURRENCY_PAIR"
+    OBU = OBU
 
     def __init__(
         self,
@@ -355,9 +364,11 @@ class GateioSpotSimulator(GateioSimulator):
     # -- subscriptions and streams ------------------------------------------------------------
 
     def _keys(self, conn: Conn, req: ClientRequest) -> list[Key]:
-        return subscription_keys(req, self.market)
+        return subscription_keys(req, self.market, conn.keys)
 
     def _stream_of(self, key: Key) -> tuple[int, int] | None:
+        if key[0] == OBU:
+            return self._obu_stream_of(key)
         if key[0] != ORDER_BOOK_UPDATE:
             return None
         return INTERVAL_LEVELS[key[2]], int(key[2].removesuffix("ms"))
@@ -377,7 +388,10 @@ class GateioSpotSimulator(GateioSimulator):
                     self._send(tickers, BOOK_TICKER, push_frame(BOOK_TICKER, result, t_ms))
 
     def _diff_builder(self, stream: Stream, push: DiffPush, t_ms: int) -> Callable[[int], bytes]:
-        frame = push_frame(ORDER_BOOK_UPDATE, diff_result(push, t_ms), t_ms)
+        if stream.key[0] == OBU:
+            frame = obu_frame(OBU, push, t_ms)
+        else:
+            frame = push_frame(ORDER_BOOK_UPDATE, diff_result(push, t_ms), t_ms)
         return lambda variant: frame  # spot has one rendering
 
     def _publish_tickers(self, t_ms: int) -> None:

@@ -33,6 +33,7 @@ from actors.messages import (
 from actors.venues import FrameError, RestRequest, Subscription, load_venue
 from actors.venues.gateio.spot import GateioSpot
 from tests.conftest import FRAMES, read_cryptofeed_http, read_cryptofeed_ws
+from tests.test_book import Handler
 
 SPOT_WS = "cryptofeed_GATEIO.ws.1.0"
 SPOT_HTTP = "cryptofeed_GATEIO.http.0.0"
@@ -130,6 +131,49 @@ def test_options_rejected(options: dict[str, Any], message: str) -> None:
     assert message in str(info.value)
 
 
+OBU_OPTIONS = [
+    ({"book_mode": "obu"}, "100ms", 400),
+    ({"book_mode": "obu", "book_depth": 400}, "100ms", 400),
+    ({"book_mode": "obu", "book_interval": "100ms", "book_depth": 400}, "100ms", 400),
+    ({"book_mode": "obu", "book_interval": "20ms"}, "20ms", 50),
+    ({"book_mode": "obu", "book_interval": "20ms", "book_depth": 50}, "20ms", 50),
+]
+
+
+@pytest.mark.parametrize(("options", "interval", "depth"), OBU_OPTIONS)
+def test_obu_options_accepted(options: dict[str, Any], interval: str, depth: int) -> None:
+    spot = GateioSpot(options)
+    assert (spot.book_mode, spot.book_interval, spot.book_depth) == ("obu", interval, depth)
+    assert spot.book_sync == "stream"
+    assert GateioSpot.book_sync == "rest_snapshot"  # the class default is untouched
+    with pytest.raises(ValueError, match="book_mode 'obu' takes its snapshots from the stream"):
+        spot.snapshot_request("BTC/USDT")
+
+
+def test_update_mode_is_the_default() -> None:
+    for spot in (GateioSpot(), GateioSpot({"book_mode": "update"})):
+        assert (spot.book_mode, spot.book_sync) == ("update", "rest_snapshot")
+
+
+BAD_OBU_OPTIONS = [
+    ({"book_mode": "full"}, "book_mode 'full' is not one of 'update', 'obu'"),
+    ({"book_mode": None}, "book_mode None is not one of 'update', 'obu'"),
+    ({"book_mode": "obu", "book_depth": 100}, "does not fit book_mode 'obu' with book_interval "),
+    ({"book_mode": "obu", "book_depth": 50}, "'100ms', which streams 400 levels"),
+    ({"book_mode": "obu", "book_interval": "20ms", "book_depth": 400}, "which streams 50 levels"),
+    ({"book_mode": "obu", "book_interval": "1000ms"}, "book_interval '1000ms' is not one of"),
+    ({"book_mode": "obu", "book_depth": "400"}, "book_depth must be an integer, got '400'"),
+    ({"book_mode": "update", "book_depth": 400}, "the REST snapshot limit must be 100"),
+]
+
+
+@pytest.mark.parametrize(("options", "message"), BAD_OBU_OPTIONS)
+def test_obu_options_rejected(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match="gateio_spot") as info:
+        GateioSpot(options)
+    assert message in str(info.value)
+
+
 # -- symbols -------------------------------------------------------------------------------
 
 
@@ -212,6 +256,30 @@ def test_subscribe_20ms_book() -> None:
     assert spot.subscribe_messages([Subscription("order_book", "BTC/USDT")], now_s=5) == [
         '{"time":5,"channel":"spot.order_book_update","event":"subscribe",'
         '"payload":["BTC_USDT","20ms"]}'
+    ]
+
+
+def test_subscribe_obu_exact() -> None:
+    """One stream per request, as ``["ob.<PAIR>.<depth>"]``; the other channels as before."""
+    spot = GateioSpot({"book_mode": "obu"})
+    subs = [
+        Subscription("order_book", "BTC/USDT"),
+        Subscription("book_ticker", "BTC/USDT"),
+        Subscription("order_book", "ETH/USDT"),
+        Subscription("order_book", "BTC/USDT"),  # duplicate: dropped
+    ]
+    assert spot.subscribe_messages(subs, now_s=123456) == [
+        '{"time":123456,"channel":"spot.obu","event":"subscribe","payload":["ob.BTC_USDT.400"]}',
+        '{"time":123456,"channel":"spot.obu","event":"subscribe","payload":["ob.ETH_USDT.400"]}',
+        '{"time":123456,"channel":"spot.book_ticker","event":"subscribe","payload":["BTC_USDT"]}',
+    ]
+    fast = GateioSpot({"book_mode": "obu", "book_interval": "20ms"})
+    # the docs' own subscribe and unsubscribe examples, byte for byte apart from spacing
+    assert fast.subscribe_messages([subs[0]], now_s=123456) == [
+        '{"time":123456,"channel":"spot.obu","event":"subscribe","payload":["ob.BTC_USDT.50"]}'
+    ]
+    assert fast.unsubscribe_messages([subs[0]], now_s=123456) == [
+        '{"time":123456,"channel":"spot.obu","event":"unsubscribe","payload":["ob.BTC_USDT.50"]}'
     ]
 
 
@@ -635,6 +703,137 @@ def test_bad_frames(venue: GateioSpot, received: list[tuple[float, str]], name: 
     assert message in str(info.value)
 
 
+# -- DOCS-BUILT: spot.obu ------------------------------------------------------------------
+# No recorded spot.obu frame is public (protocols.md section 5): these are the Gate.io spot
+# v4 docs' examples ("Order book V2 update notification", the obu subscribe ack and the
+# duplicate-subscription failure), values verbatim, whitespace removed.
+
+SPOT_OBU_FULL = '{"channel":"spot.obu","result":{"t":1747054612673,"full":true,"s":"ob.BTC_USDT.50","u":73777715168,"b":[["104027.1","509392"],["104027","477932"]],"a":[["104027.2","44617"],["104027.4","39322"]]},"time_ms":1747054612848}'  # noqa: E501
+SPOT_OBU_DIFF = '{"channel":"spot.obu","result":{"t":1747054612695,"s":"ob.BTC_USDT.50","U":73777715169,"u":73777715212,"b":[["104024.5","10343"],["104014.5","509392"]],"a":[["104027.2","0"],["104027.4","0"]]},"time_ms":1747054612925}'  # noqa: E501
+SPOT_OBU_ACK = '{"time":1747054611,"time_ms":1747054611614,"conn_id":"d7de96c024f2a5b2","trace_id":"e6fd9bdd617fcdb80d0762ffa33e71f6","channel":"spot.obu","event":"subscribe","payload":["ob.BTC_USDT.50"],"result":{"status":"success"}}'  # noqa: E501
+SPOT_OBU_DUPLICATE = '{"time":1747391482,"time_ms":1747391482960,"id":1,"conn_id":"d9db9373dc5e081e","trace_id":"ee001938590e183db957bd5ba71651c0","channel":"spot.obu","event":"subscribe","payload":["ob.BTC_USDT.400"],"error":{"code":2,"message":"Alert sub ob.BTC_USDT.400"},"result":{"status":"fail"}}'  # noqa: E501
+SPOT_OBU_DOCS = [SPOT_OBU_FULL, SPOT_OBU_DIFF, SPOT_OBU_ACK, SPOT_OBU_DUPLICATE]
+
+OBU_BTC = {"venue": "gateio_spot", "symbol": "BTC/USDT", "native": "BTC_USDT"}
+
+
+@pytest.mark.parametrize("options", [{}, {"book_mode": "obu"}])
+def test_docs_obu_frames_exact(options: dict[str, Any]) -> None:
+    """spot.obu parses in either book mode: parsing never depends on what we asked."""
+    spot = GateioSpot(options)
+    assert spot.parse_frame(SPOT_OBU_FULL, 7) == [
+        BookDelta(
+            **OBU_BTC,
+            ts=1747054612673,
+            recv_ns=7,
+            bids=[(104027.1, 509392.0), (104027.0, 477932.0)],
+            asks=[(104027.2, 44617.0), (104027.4, 39322.0)],
+            first_seq=73777715168,  # a full push without U: the book at u
+            seq=73777715168,
+            full=True,
+        )
+    ]
+    assert spot.parse_frame(SPOT_OBU_DIFF, 8) == [
+        BookDelta(
+            **OBU_BTC,
+            ts=1747054612695,
+            recv_ns=8,
+            bids=[(104024.5, 10343.0), (104014.5, 509392.0)],
+            asks=[(104027.2, 0.0), (104027.4, 0.0)],
+            first_seq=73777715169,
+            seq=73777715212,
+            full=False,
+        )
+    ]
+    assert spot.parse_frame(SPOT_OBU_ACK, 9) == [
+        SubscriptionAck(
+            venue="gateio_spot",
+            symbol="",
+            native="",
+            ts=1747054611614,
+            recv_ns=9,
+            channel="spot.obu",
+            event="subscribe",
+        )
+    ]
+    assert spot.parse_frame(SPOT_OBU_DUPLICATE, 10) == [
+        SubscriptionError(
+            venue="gateio_spot",
+            symbol="",
+            native="",
+            ts=1747391482960,
+            recv_ns=10,
+            channel="spot.obu",
+            message="Alert sub ob.BTC_USDT.400",
+            code=2,
+        )
+    ]
+    refused = spot.refused(
+        "spot.obu", 2, "Alert sub ob.BTC_USDT.400", [Subscription("order_book", "BTC/USDT")]
+    )
+    assert refused == []  # a duplicate leaves the stream we already hold in play
+
+
+def test_full_obu_push_with_U_keeps_it() -> None:
+    """SYNTHETIC, the docs' full push plus a ``U``: first_seq is that U."""
+    frame = synthetic(SPOT_OBU_FULL, _set("result.U", 73777715100))
+    (delta,) = GateioSpot({"book_mode": "obu"}).parse_frame(frame, 0)
+    assert isinstance(delta, BookDelta)
+    assert (delta.first_seq, delta.seq, delta.full) == (73777715100, 73777715168, True)
+
+
+def test_obu_stream_goes_live_without_rest() -> None:
+    """obu: the full push is the snapshot; the docs' increment chains onto it (U = u + 1),
+    deletes the two best asks, and no REST snapshot is ever wanted."""
+    spot = GateioSpot({"book_mode": "obu", "book_interval": "20ms"})
+    handler = Handler("gateio_spot")
+    for frame in (SPOT_OBU_FULL, SPOT_OBU_DIFF):
+        (delta,) = spot.parse_frame(frame, 0)
+        assert isinstance(delta, BookDelta)
+        handler.feed(delta)
+    sync = handler.syncs["BTC/USDT"]
+    assert (sync.live, sync.seq, sync.gaps, handler.fetches["BTC/USDT"]) == (
+        True,
+        73777715212,
+        0,
+        0,
+    )
+    bids, asks = sync.book.top(5)
+    assert bids == [
+        (104027.1, 509392.0),
+        (104027.0, 477932.0),
+        (104024.5, 10343.0),
+        (104014.5, 509392.0),
+    ]
+    assert asks == []  # the increment deleted both asks the full push had
+
+
+BAD_OBU_FRAMES = [
+    (SPOT_OBU_DIFF, _set("result.s", "BTC_USDT"), "spot.obu: bad stream name 'BTC_USDT'"),
+    (SPOT_OBU_DIFF, _set("result.s", "ob.btc_usdt.50"), "spot.obu: bad stream name"),
+    (SPOT_OBU_DIFF, _drop("result.U"), "spot.obu BTC_USDT: missing field 'U' on an incremental"),
+    (SPOT_OBU_DIFF, _set("result.U", 73777715213), "first update id U=73777715213 is after last"),
+    (SPOT_OBU_DIFF, _drop("result.u"), "spot.obu: missing field 'u'"),
+    (SPOT_OBU_DIFF, _set("result.U", -1), "spot.obu: field 'U': expected `int` >= 0"),
+    (SPOT_OBU_DIFF, _set("result.b", [["1", "2", "3"]]), "field 'b[0]': expected `array` of"),
+    (SPOT_OBU_DIFF, _set("result.a", [[1, 2]]), "field 'a[0][0]': expected `str`, got `int`"),
+    (SPOT_OBU_DIFF, _set("result.a", [["x", "1"]]), "spot.obu BTC_USDT: a level is not"),
+    (SPOT_OBU_FULL, _set("result.full", "yes"), "field 'full': expected `bool`"),
+    (SPOT_OBU_FULL, _set("result", None), "spot.obu: expected `object`, got `null`"),
+    (SPOT_OBU_FULL, _drop("result"), "spot.obu: missing field 'result'"),
+    (SPOT_OBU_FULL, _set("event", "all"), "spot.obu: unexpected event 'all'"),
+    (SPOT_OBU_FULL, _set("channel", "spot.order_book_update"), "unexpected event ''"),
+]
+
+
+@pytest.mark.parametrize(("frame", "change", "message"), BAD_OBU_FRAMES)
+def test_bad_obu_frames(frame: str, change: Callable[[dict[str, Any]], None], message: str) -> None:
+    """SYNTHETIC: the docs' obu pushes, each with one deliberate change."""
+    with pytest.raises(FrameError) as info:
+        GateioSpot({"book_mode": "obu"}).parse_frame(synthetic(frame, change), 0)
+    assert message in str(info.value)
+
+
 def test_bad_trade_and_ticker_fields(venue: GateioSpot, received: list[tuple[float, str]]) -> None:
     _, trade = recorded(received, '"id":816995772')
     cases = [
@@ -709,7 +908,7 @@ def _sample_frames() -> list[str]:
         obj = orjson.loads(text)
         seen.setdefault(f"{obj['channel']} {obj['event']}", text)
     crawler = [line for line in CRAWLER_GATE.read_text().splitlines() if '"spot.' in line]
-    return [*seen.values(), *crawler]
+    return [*seen.values(), *crawler, *SPOT_OBU_DOCS]
 
 
 SAMPLES = _sample_frames()

@@ -2,7 +2,8 @@
 
 Both venues speak the same WebSocket v4 envelope (``time``/``channel``/``event``/``payload``
 out; ``channel``/``event``/``error``/``result`` back) with the same error codes and the same
-per-request signature.  The venue modules (``spot.py``, ``futures.py``) keep only what
+per-request signature, and the same order book v2 channel (``spot.obu`` / ``futures.obu``,
+parsed by :func:`parse_obu`).  The venue modules (``spot.py``, ``futures.py``) keep only what
 differs: channel names, payload shapes and the channel parsers.
 
 Every helper that reads a frame raises only ``FrameError``, with a message that says which
@@ -18,9 +19,9 @@ from typing import Any
 import msgspec
 import orjson
 
-from actors.messages import Event, Level, Pong, SubscriptionAck, SubscriptionError
+from actors.messages import BookDelta, Event, Level, Pong, SubscriptionAck, SubscriptionError
 from actors.venues.base import FrameError, Subscription
-from actors.venues.gateio import schema, signing
+from actors.venues.gateio import futures_schema, schema, signing
 from actors.venues.gateio.schema import Envelope, Num, PriceLevel
 
 ALL = "!all"
@@ -161,6 +162,58 @@ def ms_text(text: str, what: str, field: str) -> int:
 
 def envelope_ms(env: Envelope) -> int:
     return env.time_ms or env.time * 1000
+
+
+# -- order book v2: spot.obu and futures.obu ---------------------------------------------------
+
+OBU_LEVELS: dict[str, int] = {"100ms": 400, "20ms": 50}
+"""book_interval -> the one obu depth streamed at that speed: ``ob.<NAME>.400`` every 100 ms,
+``ob.<NAME>.50`` every 20 ms (spot and futures alike)."""
+_OBU_STREAM = re.compile(r"ob\.([A-Z0-9]+_[A-Z0-9]+)\.([0-9]+)")
+
+Namer = Callable[[str, str], tuple[str, str]]
+"""(native name from a frame, what) -> (normalized symbol, native); raises FrameError."""
+
+
+def obu_stream(native: str, depth: int) -> str:
+    """The obu stream name a subscribe payload carries: ``ob.BTC_USDT.400``."""
+    return f"ob.{native}.{depth}"
+
+
+def parse_obu(env: Envelope, recv_ns: int, *, venue: str, name: Namer) -> list[Event]:
+    """One ``spot.obu``/``futures.obu`` push -> a BookDelta.  A ``full`` push is the whole book
+    at ``u`` and may leave ``U`` out (then ``first_seq`` = ``u``); an increment must carry
+    ``U`` <= ``u``.  Levels are ``[["price", "amount"]]`` strings on both venues.  The stream
+    name's pair goes through ``name`` (the venue's own symbol rules)."""
+    channel = env.channel
+    r = futures_schema.OBU.decode(env.result)
+    stream = _OBU_STREAM.fullmatch(r.s)
+    if stream is None:
+        raise FrameError(f"{channel}: bad stream name {r.s[:40]!r} (expected ob.<NAME>.<N>)")
+    symbol, native = name(stream[1], channel)
+    what = f"{channel} {native}"
+    if r.U is None:
+        if not r.full:
+            raise FrameError(f"{what}: missing field 'U' on an incremental push")
+        first = r.u  # a full push is the book at u
+    elif r.u < r.U:
+        raise FrameError(f"{what}: first update id U={r.U} is after last u={r.u}")
+    else:
+        first = r.U
+    return [
+        BookDelta(
+            venue=venue,
+            symbol=symbol,
+            native=native,
+            ts=r.t,
+            recv_ns=recv_ns,
+            bids=levels(r.b, what),
+            asks=levels(r.a, what),
+            first_seq=first,
+            seq=r.u,
+            full=r.full,
+        )
+    ]
 
 
 # -- errors from the venue -----------------------------------------------------------------

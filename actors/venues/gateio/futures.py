@@ -62,18 +62,20 @@ from actors.venues.contracts import with_contract_size
 from actors.venues.gateio import futures_schema as fs
 from actors.venues.gateio.common import (
     ALL,
+    OBU_LEVELS,
     Parser,
     amount,
     check_level,
     decode_envelope,
     envelope_ms,
-    levels,
     need_credentials,
     number,
+    obu_stream,
     optional_number,
     order_status,
     order_type,
     parse_envelope,
+    parse_obu,
     refused_subscriptions,
     request,
     side_price,
@@ -119,8 +121,6 @@ IGNORED_CHANNELS: frozenset[str] = frozenset(
 
 # book_interval -> REST/WS levels order_book_update allows (first = default); 20ms only 20
 UPDATE_LEVELS: dict[str, tuple[int, ...]] = {"100ms": (100, 50, 20), "20ms": (20,)}
-# book_interval -> the one obu depth streamed at that speed
-OBU_LEVELS: dict[str, int] = {"100ms": 400, "20ms": 50}
 BOOK_MODES = ("update", "obu")
 OPTIONS: frozenset[str] = frozenset(
     {"settle", "book_mode", "book_interval", "book_depth", "size_decimal", "user_id"}
@@ -130,7 +130,6 @@ _SYMBOL = re.compile(r"([A-Z0-9]+)/([A-Z0-9]+):([A-Z0-9]+)")
 _SPOT_SYMBOL = re.compile(r"[A-Z0-9]+/[A-Z0-9]+")
 _NATIVE = re.compile(r"([A-Z0-9]+)_([A-Z0-9]+)")
 _DELIVERY = re.compile(r"[A-Z0-9]+_[A-Z0-9]+_[0-9]{8}")
-_OBU_STREAM = re.compile(r"ob\.([A-Z0-9]+_[A-Z0-9]+)\.([0-9]+)")
 
 
 # -- symbols -------------------------------------------------------------------------------
@@ -399,7 +398,7 @@ class GateioFutures(Venue):
                 )
             elif wire == "futures.obu":
                 out.extend(
-                    request(now_s, wire, event, [f"ob.{c}.{self.book_depth}"]) for c in contracts
+                    request(now_s, wire, event, [obu_stream(c, self.book_depth)]) for c in contracts
                 )
             elif wire in PRIVATE_CHANNELS.values():
                 out.extend(self._private_requests(wire, event, now_s, list(contracts)))
@@ -521,34 +520,7 @@ class GateioFutures(Venue):
         ]
 
     def _obu(self, env: Envelope, recv_ns: int) -> list[Event]:
-        r = fs.OBU.decode(env.result)
-        stream = _OBU_STREAM.fullmatch(r.s)
-        if stream is None:
-            raise FrameError(f"futures.obu: bad stream name {r.s[:40]!r} (expected ob.<C>.<N>)")
-        symbol, native = self._contract(stream[1], "futures.obu")
-        what = f"futures.obu {native}"
-        if r.U is None:
-            if not r.full:
-                raise FrameError(f"{what}: missing field 'U' on an incremental push")
-            first = r.u  # a full push is the book at u
-        elif r.u < r.U:
-            raise FrameError(f"{what}: first update id U={r.U} is after last u={r.u}")
-        else:
-            first = r.U
-        return [
-            BookDelta(
-                venue=NAME,
-                symbol=symbol,
-                native=native,
-                ts=r.t,
-                recv_ns=recv_ns,
-                bids=levels(r.b, what),
-                asks=levels(r.a, what),
-                first_seq=first,
-                seq=r.u,
-                full=r.full,
-            )
-        ]
+        return parse_obu(env, recv_ns, venue=NAME, name=self._contract)
 
     def _orders(self, env: Envelope, recv_ns: int) -> list[Event]:
         """Side from the sign of ``size`` (of ``left`` if size is 0); ``qty`` = |size|,

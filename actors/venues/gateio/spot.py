@@ -4,8 +4,16 @@ Role: the ``gateio_spot`` venue (see ``actors/venues/base.py``).  It turns Gate.
 frames into normalized events and spells the requests we send; it owns no socket and no clock.
 Wire facts: ``../shared/protocols/protocols.md`` section 3.  The book sequence rules are
 enforced by ``actors/book.py``; this module only reports ``U``/``u``/``full`` faithfully.
-What spot shares with futures (envelope dispatch, signing, number helpers) is in
-``common.py``.
+What spot shares with futures (envelope dispatch, signing, number helpers, the obu parser)
+is in ``common.py``.
+
+Order book, two modes (option ``book_mode``):
+
+* ``update`` (default): ``spot.order_book_update`` ``[pair, interval]`` plus a REST snapshot
+  with ``limit`` = the interval's depth (100ms: 100 levels, 20ms: 20).
+* ``obu``: ``spot.obu`` ``["ob.<PAIR>.<400|50>"]`` (400 levels every 100 ms, 50 every 20 ms);
+  the first push after subscribing is ``full`` (the snapshot arrives in the stream), so
+  ``book_sync`` is ``"stream"`` and a gap is repaired by subscribing again.
 
 Private channels (``orders`` -> ``spot.orders``, ``balances`` -> ``spot.balances``,
 ``fills`` -> ``spot.usertrades``) need ``credentials``; each request is signed with its own
@@ -41,6 +49,7 @@ from actors.venues.base import FrameError, RestRequest, Subscription, Venue
 from actors.venues.gateio import schema
 from actors.venues.gateio.common import (
     ALL,
+    OBU_LEVELS,
     Parser,
     amount,
     decode_envelope,
@@ -49,10 +58,12 @@ from actors.venues.gateio.common import (
     ms_text,
     need_credentials,
     number,
+    obu_stream,
     optional_number,
     order_status,
     order_type,
     parse_envelope,
+    parse_obu,
     refused_subscriptions,
     request,
     side_price,
@@ -63,7 +74,7 @@ from actors.venues.gateio.schema import Envelope
 
 NAME = "gateio_spot"
 
-# normalized channel -> Gate.io channel
+# normalized channel -> Gate.io channel ("order_book" is spot.obu in obu mode)
 WIRE_CHANNELS: dict[str, str] = {
     "book_ticker": "spot.book_ticker",
     "trades": "spot.trades",
@@ -81,14 +92,15 @@ IGNORED_CHANNELS: frozenset[str] = frozenset(
     {
         "spot.candlesticks",
         "spot.order_book",  # top-N snapshots; we build books from order_book_update
-        "spot.obu",  # order book v2 (no REST snapshot); not used yet
         "spot.trades_v2",  # deprecated duplicate of spot.trades
         "spot.ping",
     }
 )
 
-# book_interval -> levels the stream maintains, which the REST limit must match
+# book_interval -> levels order_book_update maintains, which the REST limit must match
 BOOK_LEVELS: dict[str, int] = {"100ms": 100, "20ms": 20}
+BOOK_MODES = ("update", "obu")
+OBU = "spot.obu"
 
 _SYMBOL = re.compile(r"([A-Z0-9]+)/([A-Z0-9]+)")
 _NATIVE = re.compile(r"([A-Z0-9]+)_([A-Z0-9]+)")
@@ -122,25 +134,38 @@ def to_symbol(native: str) -> str:
 # -- options -------------------------------------------------------------------------------
 
 
-def book_options(options: Mapping[str, Any]) -> tuple[str, int]:
-    """Validated (book_interval, book_depth).  The depth defaults to the interval's levels and
-    must equal them: the docs tie 20ms to 20 levels and 100ms to 100, and a REST limit that
-    differs from the stream's depth leaves levels that no push maintains (a drifting book)."""
-    interval = options.get("book_interval", "100ms")
-    if not isinstance(interval, str) or interval not in BOOK_LEVELS:
-        raise ValueError(
-            f"{NAME}: book_interval {interval!r} is not one of {', '.join(map(repr, BOOK_LEVELS))}"
-        )
-    levels = BOOK_LEVELS[interval]
+def _choice(options: Mapping[str, Any], key: str, allowed: Sequence[str], default: str) -> str:
+    value = options.get(key, default)
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{NAME}: {key} {value!r} is not one of {', '.join(map(repr, allowed))}")
+    return value
+
+
+def book_options(options: Mapping[str, Any]) -> tuple[str, str, int]:
+    """Validated (book_mode, book_interval, book_depth).
+
+    ``update``: the depth defaults to the interval's levels and must equal them: the docs tie
+    20ms to 20 levels and 100ms to 100, and a REST limit that differs from the stream's depth
+    leaves levels that no push maintains (a drifting book).  ``obu``: 100ms is
+    ``ob.<PAIR>.400``, 20ms ``ob.<PAIR>.50``.  A depth that does not fit is refused rather
+    than corrected."""
+    mode = _choice(options, "book_mode", BOOK_MODES, "update")
+    interval = _choice(options, "book_interval", tuple(BOOK_LEVELS), "100ms")
+    levels = BOOK_LEVELS[interval] if mode == "update" else OBU_LEVELS[interval]
     depth = options.get("book_depth", levels)
     if isinstance(depth, bool) or not isinstance(depth, int):
         raise ValueError(f"{NAME}: book_depth must be an integer, got {depth!r}")
-    if depth != levels:
+    if depth != levels and mode == "update":
         raise ValueError(
             f"{NAME}: book_depth {depth} does not fit book_interval {interval!r}, which "
             f"streams {levels} levels; the REST snapshot limit must be {levels}"
         )
-    return interval, depth
+    if depth != levels:
+        raise ValueError(
+            f"{NAME}: book_depth {depth} does not fit book_mode {mode!r} with book_interval "
+            f"{interval!r}, which streams {levels} levels"
+        )
+    return mode, interval, depth
 
 
 # -- frame helpers -------------------------------------------------------------------------
@@ -248,6 +273,11 @@ def parse_order_book_update(env: Envelope, recv_ns: int) -> list[Event]:
     ]
 
 
+def parse_obu_push(env: Envelope, recv_ns: int) -> list[Event]:
+    """``spot.obu`` (order book v2): ``common.parse_obu`` with spot's pair names."""
+    return parse_obu(env, recv_ns, venue=NAME, name=pair)
+
+
 def _private_ms(text: str, env: Envelope, what: str, field: str) -> int:
     return ms_text(text, what, field) if text else envelope_ms(env)
 
@@ -343,6 +373,7 @@ PARSERS: dict[str, Parser] = {
     "spot.trades": parse_trade,
     "spot.tickers": parse_ticker,
     "spot.order_book_update": parse_order_book_update,
+    OBU: parse_obu_push,  # parsed in either book mode: parsing never depends on what we asked
     "spot.orders": parse_orders,
     "spot.balances": parse_balances,
     "spot.usertrades": parse_user_trades,
@@ -353,9 +384,10 @@ PARSERS: dict[str, Parser] = {
 
 
 class GateioSpot(Venue):
-    """Gate.io spot v4 market data and account streams.  Options: ``book_interval``
-    ("100ms" | "20ms") and ``book_depth`` (the REST snapshot limit; must match the interval:
-    100 or 20).  Private channels need ``credentials=(api key, secret)``."""
+    """Gate.io spot v4 market data and account streams.  Options: ``book_mode`` ("update" |
+    "obu"), ``book_interval`` ("100ms" | "20ms") and ``book_depth`` (update: the REST snapshot
+    limit, 100 at 100ms, 20 at 20ms; obu: 400 at 100ms, 50 at 20ms).  Private channels need
+    ``credentials=(api key, secret)``."""
 
     name: ClassVar[str] = NAME
     ws_url: ClassVar[str] = "wss://api.gateio.ws/ws/v4/"
@@ -372,7 +404,11 @@ class GateioSpot(Venue):
         credentials: tuple[str, str] | None = None,
     ) -> None:
         super().__init__(options, credentials=credentials)
-        self.book_interval, self.book_depth = book_options(self.options)
+        self.book_mode, self.book_interval, self.book_depth = book_options(self.options)
+        obu = self.book_mode == "obu"
+        # Instance attribute shadows the class default (ClassVar in the base interface).
+        self.book_sync = "stream" if obu else "rest_snapshot"  # type: ignore[misc]
+        self._wire = {**WIRE_CHANNELS, "order_book": OBU if obu else WIRE_CHANNELS["order_book"]}
 
     # -- symbols ----------------------------------------------------------------------------
 
@@ -396,7 +432,7 @@ class GateioSpot(Venue):
         self, channel: str, code: int, message: str, subs: Iterable[Subscription]
     ) -> list[Subscription]:
         def wire(c: str) -> str | None:
-            return WIRE_CHANNELS.get(c) or PRIVATE_CHANNELS.get(c)
+            return self._wire.get(c) or PRIVATE_CHANNELS.get(c)
 
         return refused_subscriptions(wire, self.native_symbol, channel, code, message, subs)
 
@@ -404,13 +440,13 @@ class GateioSpot(Venue):
         return orjson.dumps({"time": int(now_s), "channel": "spot.ping"}).decode()
 
     def _requests(self, subs: Sequence[Subscription], event: str, now_s: int) -> list[str | bytes]:
-        """One request per channel carrying all its pairs; order_book takes one pair per
-        request.  Channels and pairs keep their order of first appearance (duplicates
-        dropped), so the same input always gives the same bytes.  Private requests are
-        signed; ``!all`` among a private channel's pairs stands for all of them."""
+        """One request per channel carrying all its pairs; order_book takes one pair (obu: one
+        stream) per request.  Channels and pairs keep their order of first appearance
+        (duplicates dropped), so the same input always gives the same bytes.  Private
+        requests are signed; ``!all`` among a private channel's pairs stands for all of them."""
         pairs_by_channel: dict[str, dict[str, None]] = {}
         for sub in subs:
-            wire = WIRE_CHANNELS.get(sub.channel) or PRIVATE_CHANNELS.get(sub.channel)
+            wire = self._wire.get(sub.channel) or PRIVATE_CHANNELS.get(sub.channel)
             if wire is None:
                 supported = ", ".join(sorted(self.channels | self.private_channels))
                 raise ValueError(f"{NAME}: unsupported channel {sub.channel!r} ({supported})")
@@ -424,6 +460,9 @@ class GateioSpot(Venue):
         for wire, pairs in pairs_by_channel.items():
             if wire == "spot.order_book_update":
                 out.extend(request(now_s, wire, event, [p, self.book_interval]) for p in pairs)
+            elif wire == OBU:
+                streams = (obu_stream(p, self.book_depth) for p in pairs)
+                out.extend(request(now_s, wire, event, [stream]) for stream in streams)
             elif wire == "spot.balances":
                 assert self._credentials is not None  # need_credentials checked it
                 out.append(signed_request(now_s, wire, event, None, self._credentials))
@@ -446,11 +485,14 @@ class GateioSpot(Venue):
             parsers=PARSERS,
             ignored=IGNORED_CHANNELS,
             credentials=self._credentials,
+            eventless=frozenset({OBU}),
         )
 
     # -- order book snapshots ---------------------------------------------------------------
 
     def snapshot_request(self, symbol: str) -> RestRequest:
+        if self.book_mode == "obu":
+            raise ValueError(f"{NAME}: book_mode 'obu' takes its snapshots from the stream")
         params = {
             "currency_pair": to_native(symbol),
             "limit": str(self.book_depth),
