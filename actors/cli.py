@@ -129,7 +129,7 @@ def check(topology_path: str, simulate: bool) -> None:
         subs = len(venue.symbols) * len(venue.channels)
         click.echo(
             f"  {venue.name}: {len(venue.symbols)} symbols x {len(venue.channels)} channels "
-            f"= {subs} subscriptions; {venue.connections} connection(s), {venue.parsers} "
+            f"= {subs} subscriptions; {len(venue.groups)} connection(s), {venue.parsers} "
             f"parser(s), 1 handler; publish {venue.publish}"
         )
 

@@ -24,6 +24,7 @@ class ActorSpec(Struct, frozen=True, kw_only=True):
     kind: str  # connection | parser | handler | simulator
     venue: VenueSpec  # urls already pointed at a simulator under --simulate
     index: int = 0
+    group: str = ""  # a connection's group (venues keep some streams on their own sockets)
     run_dir: str
     coordinator: str  # the coordinator's ROUTER for actors
     raw: list[str] = []  # connection actors' raw frame endpoints (bound by them)

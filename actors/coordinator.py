@@ -93,6 +93,7 @@ class Coordinator:
         self.venues: dict[str, VenueSpec] = {}
         self.shares: dict[str, list[frozenset[Subscription]]] = {}
         self.refused: dict[str, dict[Subscription, str]] = {}  # venue -> sub -> venue's reason
+        self.groups: dict[str, list[str]] = {}  # venue -> each connection's group, by index
         self.children: dict[str, Child] = {}
         self.notices: deque[dict[str, Any]] = deque(maxlen=50)
         self.stopping = False
@@ -110,9 +111,9 @@ class Coordinator:
                 specs.append(self._spec(f"{venue.name}.simulator", "simulator", venue))
             self.venues[venue.name] = venue
             self.refused[venue.name] = {}
-            limit = venue_class(venue.name).max_subscriptions_per_connection
-            empty = [frozenset[Subscription]() for _ in range(venue.connections)]
-            self.shares[venue.name] = registry.assign(empty, venue.subscriptions(), limit)
+            self.groups[venue.name] = list(venue.groups)
+            empty = [frozenset[Subscription]() for _ in venue.groups]
+            self.shares[venue.name] = self.assign(venue.name, empty, set(venue.subscriptions()))
             specs.append(self._spec(f"{venue.name}.handler", "handler", venue))
             specs.extend(
                 self._spec(f"{venue.name}.parser.{i}", "parser", venue, i)
@@ -120,12 +121,12 @@ class Coordinator:
             )
             specs.extend(
                 self._spec(f"{venue.name}.connection.{i}", "connection", venue, i)
-                for i in range(venue.connections)
+                for i in range(len(venue.groups))
             )
         return specs
 
     def _raw(self, venue: VenueSpec) -> list[str]:
-        return [f"ipc://{self.run_dir}/{venue.name}.conn{i}.raw" for i in range(venue.connections)]
+        return [f"ipc://{self.run_dir}/{venue.name}.conn{i}.raw" for i in range(len(venue.groups))]
 
     def _spec(self, name: str, kind: str, venue: VenueSpec, index: int = 0) -> ActorSpec:
         raw = self._raw(venue)
@@ -133,11 +134,13 @@ class Coordinator:
         if kind == "connection":
             raw = [raw[index]]
             subs = sorted(self.shares[venue.name][index])
+        group = self.groups[venue.name][index] if kind == "connection" else ""
         return ActorSpec(
             name=name,
             kind=kind,
             venue=venue,
             index=index,
+            group=group,
             run_dir=self.run_dir,
             coordinator=self.actors_endpoint,
             raw=raw,
@@ -392,7 +395,7 @@ class Coordinator:
                 raise ValueError(f"{symbol!r} is not a symbol for {venue.name}: {exc}") from None
         channels = command.channels or list(venue.channels)
         for channel in channels:
-            if channel not in cls.channels:
+            if channel not in cls.channels | cls.private_channels:
                 raise ValueError(f"unknown channel {channel!r} for {venue.name}")
         current = self.shares[venue.name]
         wanted = set().union(*current)
@@ -400,14 +403,10 @@ class Coordinator:
         for sub in changed:
             self.refused[venue.name].pop(sub, None)  # asked again: one more try
         wanted = wanted | changed if command.cmd == "subscribe" else wanted - changed
-        limit = cls.max_subscriptions_per_connection
-        grown = list(current)
-        if limit:
-            grown += [frozenset()] * max(0, math.ceil(len(wanted) / limit) - len(current))
-        shares = registry.assign(grown, wanted, limit)
+        shares = self.assign(venue.name, current, wanted)
         self.shares[venue.name] = shares
         if len(shares) > len(current):
-            self.grow(venue.name, len(shares))
+            self.grow(venue.name)
         for index, new in enumerate(shares):
             old = current[index] if index < len(current) else frozenset()
             if old != new and index < len(current):
@@ -418,16 +417,45 @@ class Coordinator:
             "connections": len(shares),
         }
 
-    def grow(self, venue_name: str, connections: int) -> None:
+    def assign(
+        self, venue: str, current: list[frozenset[Subscription]], wanted: set[Subscription]
+    ) -> list[frozenset[Subscription]]:
+        """Shares per connection, group by group; a group that outgrew its connections gets
+        more (appended, so existing indices and their streams stay as they are)."""
+        spec = self.venues[venue]
+        cls = venue_class(venue)
+        protocol = cls(spec.options)
+        groups = self.groups[venue]
+        by_group: dict[str, set[Subscription]] = {}
+        for sub in wanted:
+            by_group.setdefault(protocol.connection_group(sub.channel), set()).add(sub)
+        shares = list(current)
+        for group, subs in sorted(by_group.items()):
+            indices = [i for i, g in enumerate(groups) if g == group]
+            limit = protocol.connection_limit(group)
+            needed = math.ceil(len(subs) / limit) if limit else 1
+            while len(indices) < needed:
+                groups.append(group)
+                shares.append(frozenset())
+                indices.append(len(groups) - 1)
+            assigned = registry.assign([shares[i] for i in indices], subs, limit)
+            for i, share in zip(indices, assigned, strict=True):
+                shares[i] = share
+        for i, group in enumerate(groups):
+            if group not in by_group:
+                shares[i] = frozenset()
+        return shares
+
+    def grow(self, venue_name: str) -> None:
         """More connection actors for a venue whose subscriptions outgrew the ones it has."""
         venue = self.venues[venue_name] = msgspec.structs.replace(
-            self.venues[venue_name], connections=connections
+            self.venues[venue_name], groups=tuple(self.groups[venue_name])
         )
         for child in self.children.values():
             if child.spec.venue.name == venue_name:
                 raw = child.spec.raw if child.spec.kind == "connection" else self._raw(venue)
                 child.spec = msgspec.structs.replace(child.spec, venue=venue, raw=raw)
-        for index in range(connections):
+        for index in range(len(venue.groups)):
             name = f"{venue_name}.connection.{index}"
             if name not in self.children:
                 self.children[name] = child = Child(self._spec(name, "connection", venue, index))

@@ -1,7 +1,8 @@
 """topology.yaml -> a validated, frozen Topology.  [pure]
 
 The file says what to stream and where to publish it; the actors are derived from it:
-per venue, ``connections`` connection actors, ``parsers`` parser actors and one handler.
+per venue, connection actors (as many per group as the venue's subscription limit needs),
+``parsers`` parser actors and one handler.
 
     run_dir: /tmp/marketpipe        # ipc sockets live here (created owner-only)
     parsers: auto                   # parser processes per venue; auto = one per core
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
@@ -44,7 +45,6 @@ VENUE_KEYS = frozenset(
         "rest_url",
         "credentials",
         "parsers",
-        "connections",
     }
 )
 TOP_KEYS = frozenset({"run_dir", "parsers", "venues"})
@@ -75,7 +75,7 @@ class VenueSpec(Struct, frozen=True):
     publish: str
     private_publish: str  # orders, fills, balances, positions: never on the public endpoint
     parsers: int
-    connections: int
+    groups: tuple[str, ...]  # the connection group of each connection actor, by index
     options: dict[str, Any] = {}
     ws_url: str = ""
     rest_url: str = ""
@@ -176,14 +176,7 @@ def _venue(
             f"private channels ({', '.join(private)}) need credentials: "
             "{key: ENV_VAR_WITH_KEY, secret: ENV_VAR_WITH_SECRET}",
         )
-    needed = _connections_needed(cls, len(symbols) * len(channels))
-    connections = doc.get("connections", needed)
-    if not isinstance(connections, int) or connections < needed:
-        raise TopologyError(
-            f"{path}.connections",
-            f"{connections!r} is too few: {len(symbols) * len(channels)} subscriptions need "
-            f"at least {needed}",
-        )
+    groups = connection_groups(venue, symbols, channels)
     return VenueSpec(
         name=name,
         symbols=symbols,
@@ -191,7 +184,7 @@ def _venue(
         publish=publish,
         private_publish=private_publish,
         parsers=parsers,
-        connections=connections,
+        groups=groups,
         options=options,
         ws_url=_url(doc.get("ws_url", ""), f"{path}.ws_url", ("ws://", "wss://")),
         rest_url=_url(doc.get("rest_url", ""), f"{path}.rest_url", ("http://", "https://")),
@@ -199,9 +192,23 @@ def _venue(
     )
 
 
-def _connections_needed(cls: type[Venue], subscriptions: int) -> int:
-    limit = cls.max_subscriptions_per_connection
-    return 1 if not limit else max(1, math.ceil(subscriptions / limit))
+def connection_groups(
+    venue: Venue, symbols: Sequence[str], channels: Sequence[str]
+) -> tuple[str, ...]:
+    """One entry per connection actor: each group gets as many as its subscriptions need."""
+    counts: dict[str, int] = {}
+    for channel in channels:
+        group = venue.connection_group(channel)
+        counts[group] = counts.get(group, 0) + len(symbols)
+    return tuple(
+        group
+        for group, count in counts.items()
+        for _ in range(_needed(count, venue.connection_limit(group)))
+    )
+
+
+def _needed(count: int, limit: int | None) -> int:
+    return math.ceil(count / limit) if limit else 1
 
 
 def _symbols(venue: Venue, value: Any, path: str) -> list[str]:

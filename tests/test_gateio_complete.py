@@ -87,10 +87,10 @@ def test_spot_and_futures_public_and_private_end_to_end() -> None:
         )
         p.pump(0.5)
 
-        public_kinds = {(e.venue, type(e)) for e in p.events}
-        for venue in venues:
-            for kind in (BookTicker, Trade, BookSnapshot, BookDelta, Ticker):
-                assert (venue, kind) in public_kinds, (venue, kind)
+        wanted = {
+            (v, k) for v in venues for k in (BookTicker, Trade, BookSnapshot, BookDelta, Ticker)
+        }
+        p.pump_until(lambda: wanted <= {(e.venue, type(e)) for e in p.events}, 5, "every kind")
         assert not any(isinstance(e, Order | Fill | Balance | Position) for e in p.events)
         assert all(isinstance(e, Order | Fill | Balance | Position) for e in p.private)
         assert {e.venue for e in p.private if isinstance(e, Fill)} == set(venues)

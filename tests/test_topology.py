@@ -34,7 +34,7 @@ def test_repository_topology_is_valid() -> None:
 def test_minimal_topology_gets_defaults() -> None:
     topology = parse(GOOD, cores=4, environ={})
     spot = topology.venues[0]
-    assert (spot.parsers, spot.connections, spot.ws_url) == (4, 1, "")
+    assert (spot.parsers, spot.groups, spot.ws_url) == (4, ("main",), "")
     assert len(spot.subscriptions()) == 4
 
 

@@ -28,6 +28,7 @@ from websockets.asyncio.client import ClientConnection
 from actors.backoff import delays
 from actors.control import Resubscribe, SetSubscriptions, ToActor
 from actors.messages import RAW_ENCODER, RawBatch
+from actors.runtime import http
 from actors.runtime.actor import Actor
 from actors.runtime.transport import bind, configure, dealer
 from actors.venues import Subscription, load_venue
@@ -56,6 +57,8 @@ class ConnectionActor(Actor):
             credentials=creds.resolve(os.environ) if creds else None,
         )
         self.url = spec.venue.ws_url or self.venue.ws_url
+        self.rest_url = spec.venue.rest_url or self.venue.rest_url
+        self.group = spec.group or "main"
         self.headers = self.venue.handshake_headers()
         self.subs: set[Subscription] = set(spec.subscriptions)
         self.push = bind(configure(self.ctx.socket(zmq.PUSH)), spec.raw[0])
@@ -108,9 +111,11 @@ class ConnectionActor(Actor):
         self.state = "connecting"
         frames_before = self.counters.get("frames_in", 0)
         await self.wait_for_parsers()
+        keepalive: asyncio.Task[None] | None = None
         try:
+            url, opened = await self.open_session()
             async with websockets.connect(
-                self.url,
+                url,
                 additional_headers=self.headers,
                 max_size=2**24,
                 open_timeout=10,
@@ -119,6 +124,8 @@ class ConnectionActor(Actor):
                 self.ws, self.state = ws, "open"
                 self.epoch, self.batch_no = time.time_ns(), 0
                 self.last_frame = time.monotonic()
+                if opened is not None:
+                    keepalive = asyncio.create_task(self.keep_session_alive(ws, opened))
                 await self.send(
                     ws, self.venue.subscribe_messages(sorted(self.subs), now_s=_now_s())
                 )
@@ -129,9 +136,40 @@ class ConnectionActor(Actor):
             self.count("session_errors")
             self.log.warning("session to %s ended: %s: %s", self.url, type(exc).__name__, exc)
         finally:
+            if keepalive is not None:
+                keepalive.cancel()
             self.flush()
             self.ws, self.state = None, "reconnecting"
         return self.counters.get("frames_in", 0) > frames_before
+
+    async def open_session(self) -> tuple[str, bytes | None]:
+        """The venue's REST step before a socket (a MEXC listenKey), and the URL it gives."""
+        request = self.venue.session_open(self.group, now_ms=_now_ms())
+        if request is None:
+            return self.url, None
+        opened = await asyncio.to_thread(http.call, self.rest_url, request)
+        self.count("sessions_opened")
+        return self.venue.session_url(self.url, self.group, opened), opened
+
+    async def keep_session_alive(self, ws: ClientConnection, opened: bytes) -> None:
+        """Renew the session's REST state (listenKey PUT) until the socket goes; a failed
+        renewal ends the socket, and the next session opens a fresh one."""
+        while True:
+            plan = self.venue.session_keepalive(self.group, opened, now_ms=_now_ms())
+            if plan is None:
+                return
+            interval, _ = plan
+            await asyncio.sleep(interval)
+            plan = self.venue.session_keepalive(self.group, opened, now_ms=_now_ms())
+            assert plan is not None
+            try:
+                await asyncio.to_thread(http.call, self.rest_url, plan[1])
+                self.count("session_keepalives")
+            except OSError as exc:
+                self.count("session_keepalive_errors")
+                self.log.warning("session keep-alive failed (%s); reconnecting", exc)
+                await ws.close(code=1000, reason="session expired")
+                return
 
     async def wait_for_parsers(self, timeout_s: float = 5.0) -> None:
         """Don't open the venue before a parser can take frames: a PUSH socket is writable
@@ -264,3 +302,7 @@ class ConnectionActor(Actor):
 
 def _now_s() -> int:
     return int(time.time())
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000

@@ -20,9 +20,6 @@ from __future__ import annotations
 import contextlib
 import random
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -46,12 +43,12 @@ from actors.messages import (
     topic,
 )
 from actors.ordering import Lost, NewEpoch, Reorder
+from actors.runtime import http
 from actors.runtime.actor import Actor
 from actors.runtime.transport import bind, configure, dealer
-from actors.venues import FrameError, RestRequest, Subscription, load_venue
+from actors.venues import FrameError, Subscription, load_venue
 
 DRAIN_MAX = 256
-SNAPSHOT_TIMEOUT_S = 10.0
 
 
 class _Fetch:
@@ -97,7 +94,7 @@ class HandlerActor(Actor):
             self.refresh_contracts()
             with contextlib.suppress(Exception):
                 assert self.contracts is not None
-                self.contracts.result(timeout=SNAPSHOT_TIMEOUT_S)
+                self.contracts.result(timeout=http.TIMEOUT_S)
             self.service_contracts()
         try:
             self.loop()
@@ -234,7 +231,7 @@ class HandlerActor(Actor):
             return
         self.count("snapshot_requests")
         request = self.venue.snapshot_request(symbol)
-        fetch.future = self.pool.submit(http_get, self.rest_url, request)
+        fetch.future = self.pool.submit(http.call, self.rest_url, request)
 
     def service_fetches(self) -> None:
         for symbol, fetch in self.fetches.items():
@@ -271,7 +268,7 @@ class HandlerActor(Actor):
     def refresh_contracts(self) -> None:
         if self.contracts is None:
             request = self.venue.contracts_request()  # type: ignore[attr-defined]
-            self.contracts = self.pool.submit(http_get, self.rest_url, request)
+            self.contracts = self.pool.submit(http.call, self.rest_url, request)
 
     def service_contracts(self) -> None:
         future = self.contracts
@@ -318,18 +315,3 @@ class HandlerActor(Actor):
             "late_batches": self.reorder.late,
             "rejected": dict(self.rejected),
         }
-
-
-def http_get(base: str, request: RestRequest) -> bytes:
-    """Runs on the snapshot pool: the only blocking network call in the handler."""
-    url = f"{base}{request.path}"
-    if request.params:
-        url += "?" + urllib.parse.urlencode(request.params)
-    req = urllib.request.Request(url, method=request.method, headers=dict(request.headers))
-    try:
-        with urllib.request.urlopen(req, timeout=SNAPSHOT_TIMEOUT_S) as resp:
-            body: bytes = resp.read()
-            return body
-    except urllib.error.HTTPError as exc:
-        detail = exc.read()[:200].decode(errors="replace")
-        raise OSError(f"HTTP {exc.code} from {url}: {detail}") from None

@@ -55,6 +55,7 @@ class Venue:
     book_sync: ClassVar[BookSync] = "rest_snapshot"
     ping_interval_s: ClassVar[float] = 10.0
     max_subscriptions_per_connection: ClassVar[int | None] = None
+    max_session_s: ClassVar[float | None] = None  # the venue cuts older connections (MEXC: 24 h)
 
     def __init__(
         self,
@@ -75,6 +76,31 @@ class Venue:
     def handshake_headers(self) -> dict[str, str]:
         """Extra HTTP headers for the WebSocket opening handshake (none by default)."""
         return {}
+
+    # -- sessions: what a connection does around its socket ----------------------------------
+
+    def connection_group(self, channel: str) -> str:
+        """Subscriptions of different groups never share a connection.  By default all do;
+        MEXC spot's account streams need a listenKey socket of their own."""
+        return "main"
+
+    def connection_limit(self, group: str) -> int | None:
+        """At most this many subscriptions per connection of ``group`` (None: no limit)."""
+        return self.max_subscriptions_per_connection
+
+    def session_open(self, group: str, *, now_ms: int) -> RestRequest | None:
+        """A REST call to make before opening a socket for ``group`` (a listenKey), or None."""
+        return None
+
+    def session_url(self, ws_url: str, group: str, opened: bytes | None) -> str:
+        """The socket URL for ``group``, given the body session_open's call answered."""
+        return ws_url
+
+    def session_keepalive(
+        self, group: str, opened: bytes, *, now_ms: int
+    ) -> tuple[float, RestRequest] | None:
+        """(every how many seconds, which call) keeps the session's REST state alive."""
+        return None
 
     # -- symbols ----------------------------------------------------------------------------
 

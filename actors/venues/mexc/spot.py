@@ -49,6 +49,7 @@ from actors.messages import (
 )
 from actors.venues.base import BookSync, FrameError, RestRequest, Subscription, Venue
 from actors.venues.mexc._pb.PushDataV3ApiWrapper_pb2 import PushDataV3ApiWrapper
+from actors.venues.mexc.signing import user_data_stream_request
 
 QUOTE_ASSETS: tuple[str, ...] = ("USDT", "USDC", "USDE", "BTC", "ETH", "MX", "EUR", "BRL", "TRY")
 INTERVALS = ("100ms", "10ms")
@@ -59,6 +60,8 @@ TICKER_TIME_ZONES = (
     "UTC+2", "UTC+3", "UTC+4", "UTC+4:30", "UTC+5", "UTC+5:30", "UTC+6", "UTC+7", "UTC+8",
     "UTC+9", "UTC+10", "UTC+11", "UTC+12", "UTC+12:45", "UTC+13",
 )  # fmt: skip
+
+LISTEN_KEY_KEEPALIVE_S = 30 * 60.0  # keys live 60 min; the docs say renew every 30
 
 PRIVATE_CHANNELS: dict[str, str] = {
     "orders": "spot@private.orders.v3.api.pb",
@@ -207,6 +210,7 @@ class MexcSpot(Venue):
     book_sync: ClassVar[BookSync] = "rest_snapshot"
     ping_interval_s: ClassVar[float] = 20.0
     max_subscriptions_per_connection: ClassVar[int | None] = 30
+    max_session_s: ClassVar[float | None] = 24 * 3600.0
 
     OPTIONS: ClassVar[frozenset[str]] = frozenset(
         {"interval", "top_depth", "ticker_tz", "book_depth", "quote_assets"}
@@ -278,6 +282,56 @@ class MexcSpot(Venue):
         return symbol
 
     # -- requests we send -------------------------------------------------------------------
+
+    # -- sessions: account streams ride a listenKey socket ------------------------------
+
+    def connection_group(self, channel: str) -> str:
+        return "account" if channel in PRIVATE_CHANNELS else "market"
+
+    def connection_limit(self, group: str) -> int | None:
+        # The account streams are per account, not per symbol: one socket carries all three.
+        return None if group == "account" else self.max_subscriptions_per_connection
+
+    def session_open(self, group: str, *, now_ms: int) -> RestRequest | None:
+        if group != "account":
+            return None
+        key, secret = self._require_credentials()
+        return user_data_stream_request("POST", api_key=key, secret=secret, timestamp_ms=now_ms)
+
+    def session_url(self, ws_url: str, group: str, opened: bytes | None) -> str:
+        if group != "account":
+            return ws_url
+        return f"{ws_url}?listenKey={self._listen_key(opened)}"
+
+    def session_keepalive(
+        self, group: str, opened: bytes, *, now_ms: int
+    ) -> tuple[float, RestRequest] | None:
+        if group != "account":
+            return None
+        key, secret = self._require_credentials()
+        request = user_data_stream_request(
+            "PUT",
+            api_key=key,
+            secret=secret,
+            timestamp_ms=now_ms,
+            listen_key=self._listen_key(opened),
+        )
+        return LISTEN_KEY_KEEPALIVE_S, request
+
+    def _listen_key(self, opened: bytes | None) -> str:
+        try:
+            listen_key = msgspec.json.decode(opened or b"")["listenKey"]
+        except (msgspec.DecodeError, KeyError, TypeError):
+            text = (opened or b"")[:200].decode(errors="replace")
+            raise FrameError(f"userDataStream: no listenKey in the answer: {text}") from None
+        if not isinstance(listen_key, str) or not listen_key.isalnum():
+            raise FrameError("userDataStream: the listenKey is not a plain token")
+        return listen_key
+
+    def _require_credentials(self) -> tuple[str, str]:
+        if self._credentials is None:
+            raise ValueError("mexc_spot account streams need an api key and secret")
+        return self._credentials
 
     def refused(
         self, channel: str, code: int, message: str, subs: Iterable[Subscription]
