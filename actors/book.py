@@ -126,6 +126,8 @@ class BookSync:
         self._pending: BookSnapshot | None = None  # a snapshot waiting for its first delta
         self._fetching = False  # a REST fetch is under way
         self._refetch = False  # the last snapshot was stale: fetch again
+        self._overlap = False  # two sockets of one connection feed us (a rotation)
+        self._ahead: dict[int, BookDelta] = {}  # deltas past a hole the other socket may fill
         self.gaps = 0  # sequence breaks (live or while buffering)
         self.resyncs = 0  # BookReset events emitted
         self.stale_snapshots = 0  # snapshots behind the stream, fetched again
@@ -195,6 +197,23 @@ class BookSync:
             return self._stale()  # rule 3
         return self._go_live(snap, buffer, snap.ts, snap.recv_ns)
 
+    def overlap(self, on: bool) -> list[Event]:
+        """A connection is replacing its socket: for a while two streams of the same book
+        interleave.  Duplicates are already ignored; while ``on``, a delta that runs ahead
+        waits for the other socket to fill the hole instead of counting as a gap.  Turning
+        it off settles: a hole nobody filled is a gap after all."""
+        self._overlap = on
+        if on or not self._ahead:
+            return []
+        first = min(self._ahead)
+        self._ahead.clear()
+        if not self._live:
+            return []
+        self.gaps += 1
+        expected = self._seq + 1
+        self._drop()
+        return [self._reset_event(f"gap: expected U={expected}, got U={first}", 0, 0)]
+
     def reset(self, reason: str) -> list[Event]:
         """Drop everything and rebuild; a fetch under way is forgotten (its result is still
         aligned by the rules if it arrives)."""
@@ -209,6 +228,9 @@ class BookSync:
         if delta.seq < expected:
             return []  # duplicate: already in the book
         if delta.first_seq > expected:
+            if self._overlap and len(self._ahead) < self.max_buffer:
+                self._ahead[delta.first_seq] = delta
+                return []
             self.gaps += 1
             self._drop()
             self._buffer = [delta]
@@ -216,7 +238,24 @@ class BookSync:
             return [self._reset_event(reason, delta.ts, delta.recv_ns)]
         self._book.apply(delta.bids, delta.asks)
         self._seq = delta.seq
-        return [delta]
+        return [delta, *self._catch_up()] if self._ahead else [delta]
+
+    def _catch_up(self) -> list[BookDelta]:
+        """Apply held deltas that now chain on, in order; drop the ones already covered."""
+        applied: list[BookDelta] = []
+        while self._ahead:
+            first = min(self._ahead)
+            delta = self._ahead[first]
+            if delta.seq <= self._seq:
+                del self._ahead[first]
+            elif first <= self._seq + 1:
+                del self._ahead[first]
+                self._book.apply(delta.bids, delta.asks)
+                self._seq = delta.seq
+                applied.append(delta)
+            else:
+                break
+        return applied
 
     def _on_pending_delta(self, delta: BookDelta) -> list[Event]:
         snap = self._pending
@@ -273,6 +312,7 @@ class BookSync:
         return []
 
     def _drop(self) -> None:
+        self._ahead.clear()
         self._book.clear()
         self._seq = 0
         self._live = False

@@ -219,6 +219,9 @@ class RawBatch(Struct, array_like=True):
     # Any because msgspec unions cannot hold two str-like types; decoding keeps the kinds.
     frames: list[Any]
     recv_ns: list[int]  # receive time of each frame
+    # Two sockets of this connection overlap (a make-before-break rotation): frames may
+    # repeat, and one socket's stream may run ahead of the other's.
+    overlap: bool = False
 
 
 class ParseError(Struct, array_like=True):
@@ -240,6 +243,7 @@ class EventBatch(Struct, array_like=True):
     events: list[Event]
     errors: list[ParseError]
     parse_ns: int  # time the parser spent on the batch
+    overlap: bool = False  # copied from the RawBatch
 
 
 RAW_ENCODER = msgspec.msgpack.Encoder()

@@ -45,6 +45,7 @@ VENUE_KEYS = frozenset(
         "rest_url",
         "credentials",
         "parsers",
+        "rotate_after_s",
     }
 )
 TOP_KEYS = frozenset({"run_dir", "parsers", "venues"})
@@ -80,6 +81,7 @@ class VenueSpec(Struct, frozen=True):
     ws_url: str = ""
     rest_url: str = ""
     credentials: Credentials | None = None
+    rotate_after_s: float = 0.0  # replace each connection after this long (0: venue default)
 
     def subscriptions(self) -> list[Subscription]:
         return [Subscription(c, s) for s in self.symbols for c in self.channels]
@@ -189,6 +191,7 @@ def _venue(
         ws_url=_url(doc.get("ws_url", ""), f"{path}.ws_url", ("ws://", "wss://")),
         rest_url=_url(doc.get("rest_url", ""), f"{path}.rest_url", ("http://", "https://")),
         credentials=credentials,
+        rotate_after_s=_seconds(doc.get("rotate_after_s", 0.0), f"{path}.rotate_after_s"),
     )
 
 
@@ -267,6 +270,12 @@ def _parsers(value: Any, path: str, cores: int) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 64:
         return value
     raise TopologyError(path, f"{value!r} must be 'auto' or a whole number from 1 to 64")
+
+
+def _seconds(value: Any, path: str) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    raise TopologyError(path, f"{value!r} must be a number of seconds >= 0")
 
 
 def _endpoint(value: Any, path: str) -> str:

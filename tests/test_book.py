@@ -120,6 +120,8 @@ def run(sync: BookSync, step: tuple[str, Any]) -> list[str]:
             sync.snapshot_started()
         case "failed":
             sync.snapshot_failed()
+        case "overlap":
+            return summary(sync.overlap(arg))
     return []
 
 
@@ -308,6 +310,35 @@ CASES: dict[str, tuple[int, list[tuple[tuple[str, Any], list[str]]], dict[str, A
         100,
         [*live_at_12(), (("snapshot", snapshot(20)), [])],
         {"live": True, "seq": 12, "stale": 0},
+    ),
+    # A socket rotation: the new socket's stream runs ahead of the old one's, both repeat.
+    "overlap holds a delta until the other socket fills the hole": (
+        100,
+        [
+            *live_at_12(),
+            (("overlap", True), []),
+            (("delta", delta(16, 18)), []),  # new socket, ahead
+            (("delta", delta(13, 15)), ["delta@13-15", "delta@16-18"]),  # old socket catches up
+            (("delta", delta(16, 18)), []),  # old socket repeats what the new one sent
+            (("delta", delta(19, 19)), ["delta@19-19"]),
+            (("overlap", False), []),
+        ],
+        {"live": True, "seq": 19, "gaps": 0, "resyncs": 0},
+    ),
+    "overlap that ends with a hole is a gap": (
+        100,
+        [
+            *live_at_12(),
+            (("overlap", True), []),
+            (("delta", delta(16, 18)), []),
+            (("overlap", False), ["reset: gap: expected U=13, got U=16"]),
+        ],
+        {"live": False, "gaps": 1, "resyncs": 1},
+    ),
+    "without overlap a hole is a gap at once": (
+        100,
+        [*live_at_12(), (("delta", delta(16, 18)), ["reset: gap: expected U=13, got U=16"])],
+        {"live": False, "gaps": 1},
     ),
 }
 

@@ -136,6 +136,33 @@ def test_dropped_connection_and_sequence_gap_resync_only_what_broke() -> None:
         assert_books_match_truth(p, NATIVE)
 
 
+def test_socket_rotation_before_the_age_limit_loses_and_repeats_nothing() -> None:
+    venues = {
+        "gateio_spot": {
+            "symbols": SYMBOLS,
+            "channels": ["book_ticker", "trades", "order_book"],
+            "rotate_after_s": 2.0,  # the venue's 24 h limit, shrunk
+        }
+    }
+    with running_pipeline(venues=venues, parsers=2) as p:
+        p.pump_until(lambda: all(p.valid(n) for n in NATIVE), 10, "books")
+        mark = len(p.events)
+        wait_until(
+            lambda: p.actor("gateio_spot.connection.0")["counters"].get("rotations", 0) >= 2,
+            15,
+            "two rotations",
+            p,
+        )
+        p.pump(0.5)
+        after = p.events[mark:]
+        assert not any(isinstance(e, BookReset) for e in after)  # no book ever invalid
+        assert_wire_order(p.events)  # and no trade, delta or ticker twice or backwards
+        handler = p.actor("gateio_spot.handler")["counters"]
+        assert handler.get("overlap_duplicates", 0) > 0  # both sockets really streamed
+        assert p.actor("gateio_spot.connection.0")["counters"].get("session_errors", 0) == 0
+        assert_books_match_truth(p, NATIVE)
+
+
 def test_malformed_frames_are_counted_and_crash_nothing() -> None:
     with running_pipeline(symbols=SYMBOLS[:1], parsers=1) as p:
         p.pump_until(lambda: p.valid("BTC_USDT"), 10, "book")

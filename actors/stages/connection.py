@@ -19,6 +19,7 @@ import os
 import random
 import time
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import websockets
@@ -35,6 +36,24 @@ from actors.venues import Subscription, load_venue
 
 MAX_BATCH = 512  # frames; a burst bigger than this goes out in several batches
 STALE_PINGS = 3  # silent for this many ping intervals -> the session is dead
+ROTATE_AT = 0.97  # replace a socket at 97% of the venue's age limit (MEXC 24 h -> 23.3 h)
+ROTATION_OVERLAP_S = 2.0  # both sockets stream for this long
+ROTATION_RETRY_S = 30.0  # a failed replacement is tried again after this
+
+
+@dataclass
+class _Socket:
+    """One websocket of a session and the tasks that serve it."""
+
+    ws: ClientConnection
+    reader: asyncio.Task[None]
+    keepalive: asyncio.Task[None] | None
+    opened: float  # monotonic
+
+    def stop(self) -> None:
+        self.reader.cancel()
+        if self.keepalive is not None:
+            self.keepalive.cancel()
 
 
 class ConnectionActor(Actor):
@@ -73,6 +92,7 @@ class ConnectionActor(Actor):
         self.dropped = 0
         self.frames: list[Any] = []
         self.stamps: list[int] = []
+        self.overlap = False
         self.last_frame = time.monotonic()
         self.loop = asyncio.get_running_loop()
         self.pending: set[asyncio.Task[None]] = set()
@@ -107,40 +127,84 @@ class ConnectionActor(Actor):
             self.count("reconnects")
 
     async def session(self) -> bool:
-        """One websocket session; returns whether it delivered any frame."""
+        """One session: a socket, replaced before the venue's age limit without a gap
+        (make-before-break), until it ends.  Returns whether it delivered any frame."""
         self.state = "connecting"
         frames_before = self.counters.get("frames_in", 0)
         await self.wait_for_parsers()
-        keepalive: asyncio.Task[None] | None = None
+        socket: _Socket | None = None
         try:
-            url, opened = await self.open_session()
-            async with websockets.connect(
-                url,
-                additional_headers=self.headers,
-                max_size=2**24,
-                open_timeout=10,
-                close_timeout=1,
-            ) as ws:
-                self.ws, self.state = ws, "open"
-                self.epoch, self.batch_no = time.time_ns(), 0
-                self.last_frame = time.monotonic()
-                if opened is not None:
-                    keepalive = asyncio.create_task(self.keep_session_alive(ws, opened))
-                await self.send(
-                    ws, self.venue.subscribe_messages(sorted(self.subs), now_s=_now_s())
-                )
-                await self.read(ws)
+            self.epoch, self.batch_no = time.time_ns(), 0
+            socket = await self.connect()
+            self.ws, self.state = socket.ws, "open"
+            self.last_frame = time.monotonic()
+            while True:
+                done, _ = await asyncio.wait({socket.reader}, timeout=self.until_rotation(socket))
+                if done:
+                    socket.reader.result()  # the socket ended: raises why
+                    break
+                socket = await self.rotate(socket)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # every way a session can end: log it and go again
             self.count("session_errors")
             self.log.warning("session to %s ended: %s: %s", self.url, type(exc).__name__, exc)
         finally:
-            if keepalive is not None:
-                keepalive.cancel()
+            if socket is not None:
+                socket.stop()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(socket.ws.close(), 1.0)
             self.flush()
             self.ws, self.state = None, "reconnecting"
         return self.counters.get("frames_in", 0) > frames_before
+
+    async def connect(self) -> _Socket:
+        """Open a socket for our group, subscribe our share, and start reading it."""
+        url, opened = await self.open_session()
+        ws = await websockets.connect(
+            url, additional_headers=self.headers, max_size=2**24, open_timeout=10, close_timeout=1
+        )
+        try:
+            await self.send(ws, self.venue.subscribe_messages(sorted(self.subs), now_s=_now_s()))
+        except Exception:
+            await ws.close()
+            raise
+        keepalive = None
+        if opened is not None:
+            keepalive = asyncio.create_task(self.keep_session_alive(ws, opened))
+        return _Socket(ws, asyncio.create_task(self.read(ws)), keepalive, time.monotonic())
+
+    def until_rotation(self, socket: _Socket) -> float | None:
+        """Seconds until ``socket`` must be replaced, or None if the venue sets no age limit."""
+        limit = self.spec.venue.rotate_after_s or (
+            self.venue.max_session_s * ROTATE_AT if self.venue.max_session_s else 0.0
+        )
+        if not limit:
+            return None
+        return max(0.0, socket.opened + limit - time.monotonic())
+
+    async def rotate(self, old: _Socket) -> _Socket:
+        """Make before break: the new socket streams beside the old for ROTATION_OVERLAP_S,
+        its batches marked ``overlap`` so the handler merges the two streams, then the old
+        one closes.  If the new socket cannot be had, the old one goes on and we retry."""
+        try:
+            new = await self.connect()
+        except Exception as exc:
+            self.count("rotation_errors")
+            self.log.warning("replacement socket failed (%s); keeping the old one", exc)
+            old.opened += ROTATION_RETRY_S - (time.monotonic() - old.opened)
+            return old
+        self.count("rotations")
+        self.overlap = True
+        self.ws = new.ws
+        await asyncio.sleep(ROTATION_OVERLAP_S)
+        old.stop()
+        self.flush()
+        self.overlap = False
+        self.flush(force=True)  # tells the handler the overlap is over, even in a quiet market
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(old.ws.close(), 1.0)
+        return new
 
     async def open_session(self) -> tuple[str, bytes | None]:
         """The venue's REST step before a socket (a MEXC listenKey), and the URL it gives."""
@@ -189,13 +253,20 @@ class ConnectionActor(Actor):
             elif len(frames) >= MAX_BATCH:
                 self.flush()
 
-    def flush(self) -> None:
+    def flush(self, *, force: bool = False) -> None:
         frames = self.frames
-        if not frames:
+        if not frames and not force:
             return
         n = len(frames)
         batch = RawBatch(
-            self.name, self.epoch, self.batch_no, self.dropped, self.seq, frames, self.stamps
+            self.name,
+            self.epoch,
+            self.batch_no,
+            self.dropped,
+            self.seq,
+            frames,
+            self.stamps,
+            self.overlap,
         )
         payload = RAW_ENCODER.encode(batch)
         # Cleared in place: read() holds these same lists.

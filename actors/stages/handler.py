@@ -12,7 +12,9 @@ recover by asking the coordinator to renew their subscription instead.
 
 What a consumer can rely on: a book is announced invalid (``BookReset``) before anything
 could make it wrong, and valid again by a ``BookSnapshot``; deltas are only published for
-valid books, in the venue's sequence order.
+valid books, in the venue's sequence order.  While a connection replaces its socket, the
+two overlapping streams are merged: book deltas by their sequence ids, trades by trade id,
+book tickers and top books by version, so the consumer sees each once and no reset.
 """
 
 from __future__ import annotations
@@ -35,11 +37,14 @@ from actors.messages import (
     BookDelta,
     BookReset,
     BookSnapshot,
+    BookTicker,
     Event,
     EventBatch,
     Pong,
     SubscriptionAck,
     SubscriptionError,
+    TopBook,
+    Trade,
     topic,
 )
 from actors.ordering import Lost, NewEpoch, Reorder
@@ -66,6 +71,29 @@ class _Fetch:
         self.retry = delays(base_s=0.2, cap_s=5.0, rng=random.Random())
 
 
+class _Overlap:
+    """What one connection's two overlapping sockets already delivered, to pass each item
+    once.  Book deltas need nothing here: BookSync skips what it has by sequence id."""
+
+    def __init__(self) -> None:
+        self.trades: set[tuple[str, str]] = set()
+        self.versions: dict[tuple[str, str], int] = {}
+
+    def first_time(self, event: Event) -> bool:
+        match event:
+            case Trade(trade_id=trade_id) if trade_id:
+                key = (event.symbol, trade_id)
+                if key in self.trades:
+                    return False
+                self.trades.add(key)
+            case BookTicker(seq=seq) | TopBook(seq=seq) if seq:
+                key = (type(event).__name__, event.symbol)
+                if seq <= self.versions.get(key, 0):
+                    return False
+                self.versions[key] = seq
+        return True
+
+
 class HandlerActor(Actor):
     kind = "handler"
 
@@ -87,6 +115,7 @@ class HandlerActor(Actor):
         self.fetches: dict[str, _Fetch] = {}
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="snapshot")
         self.rejected: dict[str, str] = {}
+        self.overlapping: dict[str, _Overlap] = {}  # connections replacing their socket
         self.contract_sizes: dict[str, float] = {}  # native -> base units per contract
         self.contracts: Future[bytes] | None = None
         if hasattr(self.venue, "contracts_request"):
@@ -162,14 +191,29 @@ class HandlerActor(Actor):
             self.count("parse_errors", len(batch.errors))
         self.count("frames_in", batch.frames)
         self.count("events_in", len(batch.events))
+        overlap = self.overlapping.get(batch.conn)
+        if batch.overlap and overlap is None:
+            overlap = self.overlapping[batch.conn] = _Overlap()
+            self.count("overlaps")
+            for sync in self.books_of(batch.conn):
+                sync.overlap(True)
         for event in batch.events:
-            self.handle(event, batch.conn)
+            if overlap is None or overlap.first_time(event):
+                self.handle(event, batch.conn)
+            else:
+                self.count("overlap_duplicates")
+        if overlap is not None and not batch.overlap:
+            del self.overlapping[batch.conn]
+            for sync in self.books_of(batch.conn):
+                self.publish_all(sync.overlap(False))
 
     def handle(self, event: Event, conn: str) -> None:
         match event:
             case BookDelta():
                 self.owner[event.symbol] = conn
                 sync = self.book(event)
+                if conn in self.overlapping:
+                    sync.overlap(True)  # a book first seen while its socket is being replaced
                 before = sync.gaps
                 self.publish_all(sync.on_delta(event))
                 if sync.gaps != before:
@@ -205,6 +249,9 @@ class HandlerActor(Actor):
             # A consumer may hold this book from our predecessor: say it is not valid yet.
             self.publish_all(sync.reset("handler started"))
         return sync
+
+    def books_of(self, conn: str) -> list[BookSync]:
+        return [self.books[s] for s, owner in self.owner.items() if owner == conn]
 
     def reset_connection(self, conn: str, reason: str) -> None:
         for symbol, owner in self.owner.items():

@@ -107,7 +107,15 @@ class ParserActor(Actor):
         if frames:
             self.window("parse_per_frame").record(elapsed // frames)
         out = EventBatch(
-            batch.conn, batch.epoch, batch.batch, batch.dropped, frames, events, errors, elapsed
+            batch.conn,
+            batch.epoch,
+            batch.batch,
+            batch.dropped,
+            frames,
+            events,
+            errors,
+            elapsed,
+            batch.overlap,
         )
         return RAW_ENCODER.encode(out)
 
