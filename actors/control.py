@@ -75,11 +75,16 @@ class Resubscribe(Struct, tag="resubscribe"):
 
 class Refused(Struct, tag="refused"):
     """The venue refused a subscription (e.g. MEXC "Blocked!"): the coordinator takes the
-    matching subscriptions out of play until an operator subscribes them again."""
+    matching subscriptions out of play until an operator subscribes them again.  From a
+    connection, ``channel`` SESSION means the venue refused the session itself (a listenKey
+    call with a bad key or signature): all of that connection's share is refused."""
 
     channel: str  # the venue's channel string, as its error named it
     message: str
     code: int = 0
+
+
+SESSION = "<session>"
 
 
 FromActor = Hello | Report | Notice | Resubscribe | Refused

@@ -38,6 +38,7 @@ from actors.control import (
     COMMAND_DECODER,
     ENCODER,
     FROM_ACTOR,
+    SESSION,
     ActorSpec,
     Command,
     Hello,
@@ -297,6 +298,9 @@ class Coordinator:
                 self.record_notice(msg.name, msg.level, msg.what, msg.detail)
             case Resubscribe():
                 self.route_resubscribe(child.spec.venue.name, msg)
+            case Refused() if msg.channel == SESSION and child.spec.kind == "connection":
+                share = self.shares[child.spec.venue.name][child.spec.index]
+                self.refuse(child.spec.venue.name, sorted(share), msg)
             case Refused():
                 self.take_out_refused(child.spec.venue.name, msg)
 
@@ -304,11 +308,14 @@ class Coordinator:
         """Refused subscriptions leave the connections' shares, so no reconnect retries them;
         `pipeline subscribe` puts them back for one more try."""
         spec = self.venues[venue]
+        everything = set().union(*self.shares[venue])
+        protocol = venue_class(venue)(spec.options)
+        self.refuse(venue, protocol.refused(msg.channel, msg.code, msg.message, everything), msg)
+
+    def refuse(self, venue: str, refused: list[Subscription], msg: Refused) -> None:
+        spec = self.venues[venue]
         cls = venue_class(venue)
         shares = self.shares[venue]
-        refused = cls(spec.options).refused(
-            msg.channel, msg.code, msg.message, set().union(*shares)
-        )
         if not refused:
             return
         for sub in refused:

@@ -15,6 +15,19 @@ from actors.venues import RestRequest
 TIMEOUT_S = 10.0
 
 
+class HttpError(OSError):
+    """The venue answered with an error status; ``status`` 4xx means our request was
+    refused (bad key, signature, parameters) and repeating it will not help."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def refused(self) -> bool:
+        return 400 <= self.status < 500 and self.status != 429  # 429: rate limit, retry later
+
+
 def call(base: str, request: RestRequest, *, timeout_s: float = TIMEOUT_S) -> bytes:
     url = f"{base.rstrip('/')}{request.path}"
     if request.params:
@@ -27,6 +40,5 @@ def call(base: str, request: RestRequest, *, timeout_s: float = TIMEOUT_S) -> by
     except urllib.error.HTTPError as exc:
         detail = exc.read()[:200].decode(errors="replace")
         # The path only: a signed query carries a signature, not worth printing.
-        raise OSError(
-            f"HTTP {exc.code} from {request.method} {request.path.split('?')[0]}: {detail}"
-        ) from None
+        where = f"{request.method} {request.path.split('?')[0]}"
+        raise HttpError(exc.code, f"HTTP {exc.code} from {where}: {detail}") from None

@@ -27,7 +27,7 @@ import zmq
 from websockets.asyncio.client import ClientConnection
 
 from actors.backoff import delays
-from actors.control import Resubscribe, SetSubscriptions, ToActor
+from actors.control import SESSION, Refused, Resubscribe, SetSubscriptions, ToActor
 from actors.messages import RAW_ENCODER, RawBatch
 from actors.runtime import http
 from actors.runtime.actor import Actor
@@ -146,6 +146,12 @@ class ConnectionActor(Actor):
                 socket = await self.rotate(socket)
         except asyncio.CancelledError:
             raise
+        except http.HttpError as exc:
+            self.count("session_errors")
+            if exc.refused:  # a bad key or signature: repeating it cannot help
+                self.refuse_session(str(exc), exc.status)
+            else:
+                self.log.warning("session setup for %s failed: %s", self.url, exc)
         except Exception as exc:  # every way a session can end: log it and go again
             self.count("session_errors")
             self.log.warning("session to %s ended: %s: %s", self.url, type(exc).__name__, exc)
@@ -205,6 +211,12 @@ class ConnectionActor(Actor):
         with contextlib.suppress(Exception):
             await asyncio.wait_for(old.ws.close(), 1.0)
         return new
+
+    def refuse_session(self, message: str, status: int) -> None:
+        """Stop: the coordinator takes our share out of play and tells us (we go idle)."""
+        self.log.error("the venue refused the session (%s): %s", self.group, message)
+        self.subs = set()
+        self._send(self.control, Refused(SESSION, message, status))
 
     async def open_session(self) -> tuple[str, bytes | None]:
         """The venue's REST step before a socket (a MEXC listenKey), and the URL it gives."""
