@@ -246,11 +246,12 @@ def test_check_reports_bad_topology_with_path_and_reason(tmp_path) -> None:  # t
     assert run.returncode == 1
     assert "venues.gateio_spot.symbols[1]: 'btcusdt' is not a symbol" in run.stderr
     check = [sys.executable, "-m", "actors.cli", "check", str(ROOT / "topology.yaml")]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GATE_API_")}
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_API_SECRET"))}
     no_keys = subprocess.run(check, capture_output=True, text=True, cwd=ROOT, env=env)
     assert no_keys.returncode == 1
     assert "credentials.key: environment variable GATE_API_KEY is not set" in no_keys.stderr
     keys = {**env, "GATE_API_KEY": "k", "GATE_API_SECRET": "s"}
+    keys |= {"MEXC_API_KEY": "k", "MEXC_API_SECRET": "s"}
     for extra, environ in (([], keys), (["--simulate"], env)):
         good = subprocess.run(check + extra, capture_output=True, text=True, cwd=ROOT, env=environ)
         assert good.returncode == 0, good.stderr

@@ -20,7 +20,15 @@ venues:
 
 def test_repository_topology_is_valid() -> None:
     environ = {"GATE_API_KEY": "k", "GATE_API_SECRET": "s"}
+    environ |= {"MEXC_API_KEY": "k", "MEXC_API_SECRET": "s"}
     topology = load(str(ROOT / "topology.yaml"), cores=2, environ=environ)
+    assert [v.name for v in topology.venues] == [
+        "gateio_spot",
+        "gateio_futures",
+        "mexc_spot",
+        "mexc_futures",
+    ]
+    assert topology.venue("mexc_spot").groups == ("market", "account")
     spot = topology.venue("gateio_spot")
     assert spot.parsers == 2  # auto = one per core
     assert "BTC/USDT" in spot.symbols

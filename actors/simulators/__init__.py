@@ -13,6 +13,8 @@ SIMULATOR_PATHS: dict[str, tuple[str, str]] = {
     # venue: (websocket path, REST base path), as the real venue spells them
     "gateio_spot": ("/ws/v4/", "/api/v4"),
     "gateio_futures": ("/v4/ws/{settle}", "/api/v4"),
+    "mexc_spot": ("/ws", ""),
+    "mexc_futures": ("/edge", ""),
 }
 
 

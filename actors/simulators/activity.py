@@ -30,6 +30,18 @@ def spot_order(rng: random.Random, pair: str, bid: str, ask: str, amount: str) -
     return params
 
 
+def mexc_spot_order(rng: random.Random, symbol: str, quantity: str) -> dict[str, str]:
+    """A small market order: buys spend quote (quoteOrderQty), sells sell base."""
+    if rng.random() < 0.5:
+        return {"symbol": symbol, "side": "BUY", "type": "MARKET", "quoteOrderQty": "20"}
+    return {"symbol": symbol, "side": "SELL", "type": "MARKET", "quantity": quantity}
+
+
+def mexc_futures_order(rng: random.Random, symbol: str, vol: int) -> dict[str, str]:
+    """A market order opening long (side 1) or short (side 3)."""
+    return {"symbol": symbol, "side": rng.choice(("1", "3")), "vol": str(vol), "price": "0"}
+
+
 def futures_order(rng: random.Random, contract: str, size: int) -> dict[str, str]:
     signed = size if rng.random() < 0.5 else -size
     return {"contract": contract, "size": str(signed), "price": "0", "tif": "ioc", "text": "t-demo"}

@@ -38,6 +38,8 @@ EXTRA_SYMBOLS = {
     ),
     "gateio_futures/usdt": ("BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"),
     "gateio_futures/btc": ("BTC/USD:BTC",),
+    "mexc_spot": ("BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT", "ADA/USDT"),
+    "mexc_futures": ("BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"),
 }
 DEMO_TRADE_EVERY_S = 2.0
 
@@ -62,6 +64,14 @@ def build_simulator(spec: VenueSpec, port: int, seed: int = 0) -> Any:
             from actors.simulators.gateio_futures import GateioFuturesSimulator
 
             return GateioFuturesSimulator(natives, settle=settle, **common)
+        case "mexc_spot":
+            from actors.simulators.mexc_spot import MexcSpotSimulator
+
+            return MexcSpotSimulator(natives, **common)
+        case "mexc_futures":
+            from actors.simulators.mexc_futures import MexcFuturesSimulator
+
+            return MexcFuturesSimulator(natives, **common)
     raise KeyError(f"no simulator for venue {spec.name!r}")
 
 
@@ -101,8 +111,14 @@ class SimulatorActor(Actor):
 
     def demo_trade(self, venue: Venue, rng: random.Random) -> None:
         symbol = venue.native_symbol(rng.choice(self.spec.venue.symbols))
-        if self.spec.venue.name == "gateio_futures":
+        name = self.spec.venue.name
+        if name == "gateio_futures":
             params = activity.futures_order(rng, symbol, size=rng.randint(1, 5))
+        elif name == "mexc_futures":
+            params = activity.mexc_futures_order(rng, symbol, vol=rng.randint(1, 5))
+        elif name == "mexc_spot":
+            lots = self.sim.market.spec(symbol).amount_decimals
+            params = activity.mexc_spot_order(rng, symbol, str(10 ** -min(lots, 3)))
         else:
             top = self.sim.market.best(symbol)
             lots = self.sim.market.spec(symbol).amount_decimals
