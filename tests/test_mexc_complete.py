@@ -221,3 +221,59 @@ def test_blocked_subscription_and_bad_signature_are_clear_errors_never_retried()
             status = json.dumps(p.status())
             for text in (status, p.output()):
                 assert wrong not in text
+
+
+def test_a_run_time_subscribe_beyond_the_limit_starts_another_connection() -> None:
+    venues = {"mexc_spot": {"symbols": [f"{s}/USDT" for s in MANY[:6]], "channels": SPOT_PUBLIC}}
+    with running_pipeline(venues=venues, parsers=2) as p:
+        assert len(p.status()["venues"]["mexc_spot"]["subscriptions"]) == 1  # 30: one is full
+        reply = p.command("subscribe", venue="mexc_spot", symbols=["LINK/USDT", "AVAX/USDT"])
+        assert reply["connections"] == 2
+        p.pump_until(
+            lambda: p.valid("LINKUSDT", "mexc_spot") and p.valid("AVAXUSDT", "mexc_spot"),
+            10,
+            "books of the new symbols, fed by the new connection",
+        )
+        actor = p.actor("mexc_spot.connection.1")
+        assert actor["state"] == "running" and actor["info"]["subscriptions"] == 10
+        books_match_truth(p, "mexc_spot", ["BTCUSDT", "LINKUSDT", "AVAXUSDT"])
+
+
+def test_an_expired_listen_key_is_replaced_and_account_data_flows_again() -> None:
+    venues = {
+        "mexc_spot": {
+            "symbols": ["BTC/USDT"],
+            "channels": ["book_ticker", "orders", "fills", "balances"],
+            "credentials": CREDENTIALS,
+        }
+    }
+    with running_pipeline(venues=venues, parsers=1) as p:
+        account = next(
+            a["name"]
+            for a in p.status()["actors"]
+            if a["kind"] == "connection" and a["info"].get("subscriptions") == 3
+        )
+        wait_until(
+            lambda: p.actor(account)["counters"].get("sessions_opened") == 1,
+            5,
+            "the first listenKey",
+            p,
+        )
+        p.sim("expire_listen_key", "mexc_spot")
+        wait_until(
+            lambda: p.actor(account)["counters"].get("sessions_opened", 0) >= 2,
+            10,
+            "a new listenKey after the old one expired",
+            p,
+        )
+        wait_until(lambda: p.actor(account)["info"]["state"] == "open", 5, "reconnected", p)
+        p.pump(0.5)
+        mark = len(p.private)
+        p.sim(
+            "order", "mexc_spot", symbol="BTCUSDT", side="BUY", type="MARKET", quoteOrderQty="100"
+        )
+        p.pump_until(
+            lambda: any(isinstance(e, Fill) for e in p.private[mark:]),
+            10,
+            "a fill on the new key's stream",
+        )

@@ -38,7 +38,18 @@ EXTRA_SYMBOLS = {
     ),
     "gateio_futures/usdt": ("BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"),
     "gateio_futures/btc": ("BTC/USD:BTC",),
-    "mexc_spot": ("BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT", "ADA/USDT"),
+    "mexc_spot": (
+        "BTC/USDT",
+        "ETH/USDT",
+        "SOL/USDT",
+        "XRP/USDT",
+        "DOGE/USDT",
+        "ADA/USDT",
+        "LTC/USDT",
+        "DOT/USDT",
+        "LINK/USDT",
+        "AVAX/USDT",
+    ),
     "mexc_futures": ("BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"),
 }
 DEMO_TRADE_EVERY_S = 2.0
