@@ -105,17 +105,28 @@ def test_spot_and_futures_public_and_private_end_to_end() -> None:
         assert btc_trade.qty_base == pytest.approx(btc_trade.qty * 0.0001)
 
         # the private streams agree with the simulators' accounts
-        account = p.sim("account", "gateio_futures")
-        last_position = {e.native: e for e in p.private if isinstance(e, Position)}
-        for position in account["positions"]:
-            assert last_position[position["contract"]].size == float(position["size"])
-        spot_account = p.sim("account", "gateio_spot")
-        last_balance = {
-            e.asset: e for e in p.private if isinstance(e, Balance) and e.venue == "gateio_spot"
-        }
-        for asset, balance in last_balance.items():
-            truth = spot_account["balances"][asset]
-            assert balance.available == float(truth["available"]), asset
+        # Pausing freezes the market and the demo trader; then the streams catch up.
+        p.sim("pause", "gateio_futures")
+        p.sim("pause", "gateio_spot")
+
+        def positions_agree() -> bool:
+            last = {e.native: e.size for e in p.private if isinstance(e, Position)}
+            truth = p.sim("account", "gateio_futures")["positions"]
+            return all(last.get(t["contract"]) == float(t["size"]) for t in truth)
+
+        def balances_agree() -> bool:
+            last = {
+                e.asset: e.available
+                for e in p.private
+                if isinstance(e, Balance) and e.venue == "gateio_spot"
+            }
+            truth = p.sim("account", "gateio_spot")["balances"]
+            return all(float(truth[a]["available"]) == v for a, v in last.items())
+
+        p.pump_until(positions_agree, 5, "positions equal to the account")
+        p.pump_until(balances_agree, 5, "balances equal to the account")
+        p.sim("resume", "gateio_futures")
+        p.sim("resume", "gateio_spot")
 
         books_match_truth(p, "gateio_spot", ["BTC_USDT", "ETH_USDT"])
         books_match_truth(p, "gateio_futures", ["BTC_USDT", "ETH_USDT"])

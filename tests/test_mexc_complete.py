@@ -113,11 +113,19 @@ def test_spot_and_futures_public_and_private_end_to_end() -> None:
             trade.qty * trade.contract_size
         )
 
-        account = p.sim("account", "mexc_futures")
-        last = {e.native: e for e in p.private if isinstance(e, Position)}
-        for position in account["positions"]:
-            signed = float(position["holdVol"]) * (1 if position["positionType"] == 1 else -1)
-            assert last[position["symbol"]].size == signed
+        p.sim("pause", "mexc_futures")  # freezes the market and the demo trader
+
+        def positions_agree() -> bool:
+            last = {e.native: e.size for e in p.private if isinstance(e, Position)}
+            truth = p.sim("account", "mexc_futures")["positions"]
+            sign = {1: 1.0, 2: -1.0}
+            return all(
+                last.get(t["symbol"]) == float(t["holdVol"]) * sign[t["positionType"]]
+                for t in truth
+            )
+
+        p.pump_until(positions_agree, 5, "positions equal to the account")
+        p.sim("resume", "mexc_futures")
 
         books_match_truth(p, "mexc_spot", ["BTCUSDT", "ETHUSDT"])
         books_match_truth(p, "mexc_futures", ["BTC_USDT", "ETH_USDT"])

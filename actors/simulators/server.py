@@ -195,6 +195,11 @@ class SimServer:
     # -- lifecycle ----------------------------------------------------------------------------
 
     @property
+    def paused(self) -> bool:
+        """The market is frozen by /_sim/pause (tests compare truth while it is)."""
+        return self._paused
+
+    @property
     def control_url(self) -> str:
         return f"http://{self.host}:{self.port}/_sim"
 

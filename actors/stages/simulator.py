@@ -114,7 +114,7 @@ class SimulatorActor(Actor):
                 self.read_command(control.recv())
             now = loop.time()
             self.tick(control, now)
-            if trading and now >= next_trade:
+            if trading and now >= next_trade and not self.sim.paused:
                 next_trade = now + DEMO_TRADE_EVERY_S
                 self.demo_trade(venue, rng)
             await asyncio.sleep(0.1)
