@@ -160,11 +160,15 @@ class Coordinator:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._on_signal)
         try:
-            for spec in self.plan():
+            specs = self.plan()
+            # Simulators first, all at once; the actors that talk to them once they listen.
+            simulators = [s for s in specs if s.kind == "simulator"]
+            for spec in [*simulators, *(s for s in specs if s.kind != "simulator")]:
                 self.children[spec.name] = child = Child(spec)
                 self.start(child)
-                if spec.kind == "simulator":
-                    wait_for_port(urlsplit(spec.venue.ws_url).port or 0, timeout_s=10)
+                if simulators and spec is simulators[-1]:
+                    for sim in simulators:
+                        wait_for_port(urlsplit(sim.venue.ws_url).port or 0, timeout_s=10)
             log.info(
                 "running %d actors; control %s; publishing on %s",
                 len(self.children),
