@@ -172,7 +172,8 @@ class BookSync:
         self._refetch = True
 
     def on_delta(self, delta: BookDelta) -> list[Event]:
-        self._check_symbol(delta.symbol)
+        if delta.symbol != self.symbol:  # checked inline: this is the per-delta hot path
+            self._check_symbol(delta.symbol)
         if delta.full:
             return self._replace(delta)
         if self._live:
@@ -236,7 +237,9 @@ class BookSync:
             self._buffer = [delta]
             reason = f"gap: expected U={expected}, got U={delta.first_seq}"
             return [self._reset_event(reason, delta.ts, delta.recv_ns)]
-        self._book.apply(delta.bids, delta.asks)
+        book = self._book
+        _apply_side(book.bids, delta.bids)  # OrderBook.apply without its call
+        _apply_side(book.asks, delta.asks)
         self._seq = delta.seq
         return [delta, *self._catch_up()] if self._ahead else [delta]
 

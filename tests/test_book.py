@@ -439,6 +439,28 @@ def test_wrong_symbol_is_a_bug() -> None:
         sync.on_delta(delta(1, 1))
 
 
+def test_live_deltas_apply_as_order_book_apply() -> None:
+    """The live path applies levels in order, as OrderBook.apply does: a price listed twice
+    ends as its last entry says, and 0 (or -0.0) deletes."""
+    sync = BookSync(VENUE, SYMBOL, NATIVE)
+    sync.on_delta(delta(10, 10))
+    sync.on_snapshot(snapshot(10, bids=[(100.0, 1.0), (99.0, 1.0)], asks=[(101.0, 1.0)]))
+    assert sync.live
+    live = delta(
+        11,
+        11,
+        bids=[(100.0, 0.0), (100.0, 3.0), (99.0, 5.0), (99.0, -0.0), (98.0, 0.0)],
+        asks=[(101.0, 2.0), (102.0, 4.0), (101.0, 0.0)],
+    )
+    assert sync.on_delta(live) == [live]
+    expected = OrderBook()
+    expected.load([(100.0, 1.0), (99.0, 1.0)], [(101.0, 1.0)])
+    expected.apply(live.bids, live.asks)
+    assert sync.book == expected
+    assert sync.book.levels() == ([(100.0, 3.0)], [(102.0, 4.0)])
+    assert sync.seq == 11
+
+
 # -- the recorded sessions -----------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from typing import Literal
 import msgspec
 from msgspec import Struct
 
-from actors.venues.gateio.schema import AnyId, Id, Num, PriceLevel, Seconds
+from actors.venues.gateio.schema import AnyId, Id, Num, PriceLevel, Push, RawObu, Seconds
 
 Size = Num
 """Contracts: an int, or a decimal string under ``X-Gate-Size-Decimal`` (trades: signed)."""
@@ -92,6 +92,25 @@ class ObuResult(Struct):
     b: list[PriceLevel] = []  # [["price", "size"]] strings
     a: list[PriceLevel] = []
     full: bool = False
+
+
+# -- the fast path: hot channels decoded in one pass (see ``schema.Push``) -------------------
+
+
+class BookTickerPush(Push, tag="futures.book_ticker"):
+    result: BookTickerResult
+
+
+class TradesPush(Push, tag="futures.trades"):
+    result: list[TradeResult]
+
+
+class OrderBookUpdatePush(Push, tag="futures.order_book_update"):
+    result: OrderBookUpdateResult
+
+
+class ObuPush(Push, tag="futures.obu"):
+    result: RawObu
 
 
 # -- private channels ----------------------------------------------------------------------
@@ -189,3 +208,4 @@ POSITIONS = msgspec.json.Decoder(list[PositionResult])
 BALANCES = msgspec.json.Decoder(list[BalanceResult])
 REST_ORDER_BOOK = msgspec.json.Decoder(RestOrderBook)
 CONTRACTS = msgspec.json.Decoder(list[Contract])
+PUSH = msgspec.json.Decoder(BookTickerPush | TradesPush | OrderBookUpdatePush | ObuPush)

@@ -4,6 +4,7 @@ Field names are the venue's own keys (``U``, ``u``, ``b``, ``a`` ...) so each St
 the docs table, with a trailing comment saying what the key means.  Only the fields we use are
 declared; msgspec skips the rest without building them.  A frame is decoded in two passes: the
 envelope first, keeping ``result`` as raw bytes, then ``result`` with its channel's decoder.
+That is the exact path; the hot channels are first tried in one pass (``Push``, ``PUSH``).
 Every decoder is built once, here, never per frame.  Futures payloads are in
 ``futures_schema.py``.
 
@@ -108,6 +109,60 @@ class OrderBookUpdateResult(Struct):
     full: bool = False  # true: the push is the whole book (sent only when true, since 2025)
 
 
+# -- the fast path: hot channels decoded in one pass -----------------------------------------
+
+
+class Push(Struct, tag_field="channel", kw_only=True):
+    """A whole channel update, tagged on ``channel``, with the ``Envelope`` field types: the
+    fast path for the hot channels.  The two passes above stay the exact path, which every
+    other frame takes (an ``error`` here fails the decode and goes there too)."""
+
+    event: str = ""
+    time: Seconds = 0
+    time_ms: Id = 0
+    error: None = None
+
+
+class RawOrderBookUpdate(Struct):
+    """``OrderBookUpdateResult`` with the levels raw, for ``common.decimal_levels``."""
+
+    t: Id
+    s: str
+    U: Id
+    u: Id
+    b: Raw = Raw()
+    a: Raw = Raw()
+    full: bool = False
+
+
+class RawObu(Struct):
+    """``futures_schema.ObuResult`` (spot's and futures' obu alike) with the levels raw."""
+
+    t: Id
+    s: str
+    u: Id
+    U: Id | None = None
+    b: Raw = Raw()
+    a: Raw = Raw()
+    full: bool = False
+
+
+class BookTickerPush(Push, tag="spot.book_ticker"):
+    result: BookTickerResult
+
+
+class TradePush(Push, tag="spot.trades"):
+    result: TradeResult
+
+
+class OrderBookUpdatePush(Push, tag="spot.order_book_update"):
+    result: RawOrderBookUpdate
+
+
+class ObuPush(Push, tag="spot.obu"):
+    result: RawObu
+
+
 # -- private channels (spot) ---------------------------------------------------------------
 
 
@@ -184,3 +239,4 @@ REST_ORDER_BOOK = msgspec.json.Decoder(RestOrderBook)
 SPOT_ORDERS = msgspec.json.Decoder(list[SpotOrderResult])
 SPOT_BALANCES = msgspec.json.Decoder(list[SpotBalanceResult])
 SPOT_USER_TRADES = msgspec.json.Decoder(list[SpotUserTradeResult])
+PUSH = msgspec.json.Decoder(BookTickerPush | TradePush | OrderBookUpdatePush | ObuPush)

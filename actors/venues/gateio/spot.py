@@ -20,7 +20,9 @@ Private channels (``orders`` -> ``spot.orders``, ``balances`` -> ``spot.balances
 ``time`` (``signing.py``).  ``Subscription("orders", "!all")`` asks for every pair.
 
 ``parse_frame`` raises only ``FrameError``, whatever the bytes: msgspec validation errors are
-rewritten to say which field is wrong and why.
+rewritten to say which field is wrong and why.  It tries ``fast_push`` first (the hot
+channels in one typed decode) and falls back to the exact two-pass path, which alone defines
+events and errors; the fast path only returns what the exact one would.
 """
 
 from __future__ import annotations
@@ -52,8 +54,12 @@ from actors.venues.gateio.common import (
     OBU_LEVELS,
     Parser,
     amount,
+    decimal_levels,
     decode_envelope,
     envelope_ms,
+    fast_ms,
+    fast_number,
+    fast_obu,
     levels,
     ms_text,
     need_credentials,
@@ -64,6 +70,7 @@ from actors.venues.gateio.common import (
     order_type,
     parse_envelope,
     parse_obu,
+    plain,
     refused_subscriptions,
     request,
     side_price,
@@ -368,6 +375,68 @@ def parse_user_trades(env: Envelope, recv_ns: int) -> list[Event]:
     return out
 
 
+def fast_push(frame: str | bytes, recv_ns: int) -> list[Event]:
+    """The fast path: a hot channel's update in one typed decode (``schema.PUSH``), numbers
+    read natively, no error texts built.  Anything else or doubtful raises ValueError (a
+    msgspec error or FrameError too) and ``parse_frame`` takes the exact path, which decides
+    every event and every error message."""
+    push = schema.PUSH.decode(frame)
+    if isinstance(push, schema.ObuPush):  # obu pushes may carry no event
+        if push.event not in ("update", "") or not plain(frame):
+            raise ValueError("for the exact path")
+        return fast_obu(push.result, recv_ns, venue=NAME, name=to_symbol)
+    if push.event != "update":
+        raise ValueError("not an update")
+    if isinstance(push, schema.OrderBookUpdatePush):
+        u = push.result
+        if u.u < u.U or not plain(frame):
+            raise ValueError("for the exact path")
+        return [
+            BookDelta(
+                venue=NAME,
+                symbol=to_symbol(u.s),
+                native=u.s,
+                ts=u.t,
+                recv_ns=recv_ns,
+                bids=decimal_levels(u.b),
+                asks=decimal_levels(u.a),
+                first_seq=u.U,
+                seq=u.u,
+                full=u.full,
+            )
+        ]
+    if isinstance(push, schema.BookTickerPush):
+        b = push.result
+        return [
+            BookTicker(
+                venue=NAME,
+                symbol=to_symbol(b.s),
+                native=b.s,
+                ts=b.t,
+                recv_ns=recv_ns,
+                bid_price=fast_number(b.b) if b.b else 0.0,
+                bid_qty=fast_number(b.B),
+                ask_price=fast_number(b.a) if b.a else 0.0,
+                ask_qty=fast_number(b.A),
+                seq=b.u,
+            )
+        ]
+    r = push.result
+    return [
+        Trade(
+            venue=NAME,
+            symbol=to_symbol(r.currency_pair),
+            native=r.currency_pair,
+            ts=fast_ms(r.create_time_ms) if r.create_time_ms else r.create_time * 1000,
+            recv_ns=recv_ns,
+            price=fast_number(r.price),
+            qty=fast_number(r.amount),
+            side=r.side,
+            trade_id=str(r.id),
+        )
+    ]
+
+
 PARSERS: dict[str, Parser] = {
     "spot.book_ticker": parse_book_ticker,
     "spot.trades": parse_trade,
@@ -477,6 +546,10 @@ class GateioSpot(Venue):
     # -- frames we receive ------------------------------------------------------------------
 
     def parse_frame(self, frame: str | bytes, recv_ns: int) -> list[Event]:
+        try:
+            return fast_push(frame, recv_ns)
+        except ValueError:  # FrameError and msgspec's errors too
+            pass  # the exact path decides
         return parse_envelope(
             decode_envelope(frame),
             recv_ns,

@@ -46,7 +46,9 @@ it is unsubscribed on a live socket, so the error is extra account pushes, never
 ``reqTime`` is ``now_ms`` when given, else ``now_s * 1000``.
 
 ``parse_frame`` raises only ``FrameError``, whatever the bytes.  Venue error texts are
-published with anything that looks like a key or signature removed.
+published with anything that looks like a key or signature removed.  The public pushes are
+first tried in one typed decode (``_fast_push``); anything else or doubtful takes the exact
+path, which alone defines events and errors.
 """
 
 from __future__ import annotations
@@ -489,6 +491,10 @@ class MexcFutures(Venue):
 
     def parse_frame(self, frame: str | bytes, recv_ns: int) -> list[Event]:
         try:
+            return self._fast_push(frame, recv_ns)
+        except ValueError:  # FrameError and msgspec's errors too
+            pass  # the exact path decides
+        try:
             env = fs.ENVELOPE.decode(frame)
         except (msgspec.DecodeError, UnicodeError) as exc:
             raise FrameError(f"not a MEXC contract frame: {why(exc)}") from None
@@ -511,6 +517,77 @@ class MexcFutures(Venue):
             return parse(env, ts, recv_ns)
         except (msgspec.DecodeError, UnicodeError) as exc:  # Raw data skips UTF-8 checks
             raise FrameError(f"{channel[:60]}: {why(exc, 'data')}") from None
+
+    def _fast_push(self, frame: str | bytes, recv_ns: int) -> list[Event]:
+        """The fast path: the public pushes in one typed decode (``fs.PUSH``), no error texts
+        built.  Anything else or doubtful raises ValueError (a msgspec error or FrameError
+        too) and ``parse_frame`` takes the exact path, which decides every event and error."""
+        push = fs.PUSH.decode(frame)
+        if isinstance(push, fs.DepthPush):
+            depth = push.data
+            if depth.begin is not None or depth.end is not None:
+                raise ValueError("a merged push")  # not subscribed: the exact path checks it
+            return [
+                BookDelta(
+                    venue=NAME,
+                    symbol=to_symbol(push.symbol),
+                    native=push.symbol,
+                    ts=push.ts,
+                    recv_ns=recv_ns,
+                    bids=[(price, qty) for price, qty, _ in depth.bids],
+                    asks=[(price, qty) for price, qty, _ in depth.asks],
+                    first_seq=depth.version,
+                    seq=depth.version,
+                )
+            ]
+        if isinstance(push, fs.TickerPush):
+            return self._fast_ticker(push, recv_ns)
+        symbol = to_symbol(push.symbol)
+        out: list[Event] = []
+        for deal in push.data if isinstance(push.data, list) else [push.data]:
+            side = _TAKER_SIDES.get(deal.T)
+            if side is None:
+                raise ValueError("unknown side")
+            out.append(
+                Trade(
+                    venue=NAME,
+                    symbol=symbol,
+                    native=push.symbol,
+                    ts=deal.t or push.ts,
+                    recv_ns=recv_ns,
+                    price=deal.p,
+                    qty=deal.v,
+                    side=side,
+                    trade_id=str(deal.i),
+                )
+            )
+        return out
+
+    def _fast_ticker(self, push: fs.TickerPush, recv_ns: int) -> list[Event]:
+        t = push.data
+        if push.symbol and t.symbol and push.symbol != t.symbol:
+            raise ValueError("two symbols")
+        native = push.symbol or t.symbol
+        return [
+            Ticker(
+                venue=NAME,
+                symbol=to_symbol(native),
+                native=native,
+                ts=t.timestamp or push.ts,
+                recv_ns=recv_ns,
+                last=t.lastPrice,
+                bid=t.bid1 or None,
+                ask=t.ask1 or None,
+                high=t.high24Price,
+                low=t.lower24Price,
+                base_volume=t.volume24,  # contracts
+                quote_volume=None if is_inverse(native) else t.amount24,
+                change_pct=_percent(t.riseFallRate, ""),
+                mark_price=t.fairPrice,
+                index_price=t.indexPrice,
+                funding_rate=t.fundingRate,
+            )
+        ]
 
     def _pong(self, env: fs.Envelope, ts: int, recv_ns: int) -> Pong:
         """``{"channel":"pong","data":<server time ms>}``."""

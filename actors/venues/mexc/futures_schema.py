@@ -11,6 +11,7 @@ venue-side switch to strings (as on other MEXC APIs) is not a parse failure.  Qu
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import msgspec
@@ -27,6 +28,8 @@ Ms = Time | str
 Code = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 Id = int | str
 """An id the venue sends as a long or as a string (``orderId`` "102067003631907840")."""
+Price = Annotated[float, msgspec.Meta(gt=0.0, le=sys.float_info.max)]
+Qty = Annotated[float, msgspec.Meta(ge=0.0, le=sys.float_info.max)]
 
 
 class Envelope(Struct):
@@ -80,6 +83,72 @@ class TickerData(Struct):
     indexPrice: Num | None = None
     fundingRate: Num | None = None
     timestamp: Time = 0  # ms
+
+
+# -- the fast path: hot pushes decoded in one pass ----------------------------------------------
+
+
+class Push(Struct, tag_field="channel", kw_only=True):
+    """A whole push, tagged on ``channel``, numbers as JSON numbers only: the fast path for
+    the hot channels.  ``Envelope`` and the data decoders stay the exact path, which every
+    other frame takes (a decimal string or a 2-element level fails this decode and goes
+    there)."""
+
+    symbol: str = ""
+    ts: Time = 0
+    code: Code = 0
+
+
+class FastDeal(Struct):
+    """``Deal`` with its numbers read and checked by the decoder."""
+
+    p: Price
+    v: Qty
+    T: int
+    t: Time
+    i: Id = ""
+    O: int = 0  # noqa: E741
+    M: int = 0
+
+
+class FastDepth(Struct):
+    """``Depth`` with ``[price, volume, orderCount]`` rows read and checked by the decoder."""
+
+    version: Version
+    asks: list[tuple[Price, Qty, Qty]] = []
+    bids: list[tuple[Price, Qty, Qty]] = []
+    begin: Version | None = None
+    end: Version | None = None
+
+
+class FastTicker(Struct):
+    """``TickerData`` with JSON numbers only (so finite); the best prices are >= 0."""
+
+    lastPrice: float
+    symbol: str = ""
+    bid1: Qty | None = None
+    ask1: Qty | None = None
+    high24Price: float | None = None
+    lower24Price: float | None = None
+    volume24: float | None = None
+    amount24: float | None = None
+    riseFallRate: float | None = None
+    fairPrice: float | None = None
+    indexPrice: float | None = None
+    fundingRate: float | None = None
+    timestamp: Time = 0
+
+
+class DealPush(Push, tag="push.deal"):
+    data: list[FastDeal] | FastDeal
+
+
+class DepthPush(Push, tag="push.depth"):
+    data: FastDepth
+
+
+class TickerPush(Push, tag="push.ticker"):
+    data: FastTicker
 
 
 # -- private pushes ---------------------------------------------------------------------------
@@ -190,3 +259,4 @@ ASSET = msgspec.json.Decoder(PersonalAsset)
 REST = msgspec.json.Decoder(RestEnvelope)
 REST_DEPTH = msgspec.json.Decoder(RestDepth)
 CONTRACTS = msgspec.json.Decoder(list[Contract] | Contract)
+PUSH = msgspec.json.Decoder(DealPush | DepthPush | TickerPush)
