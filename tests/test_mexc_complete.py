@@ -285,3 +285,42 @@ def test_an_expired_listen_key_is_replaced_and_account_data_flows_again() -> Non
             10,
             "a fill on the new key's stream",
         )
+
+
+def test_a_bad_futures_login_is_a_clear_error_and_not_retried() -> None:
+    from actors.simulators.mexc_futures import MexcFuturesSimulator
+
+    wrong = "e" * 64
+    factory = lambda: MexcFuturesSimulator(  # noqa: E731
+        ["BTC_USDT"], credentials={"mx0-demo": "the-real-secret"}
+    )
+    with simulator_in_thread(factory) as sim:
+        venues = {
+            "mexc_futures": {
+                "symbols": ["BTC/USDT:USDT"],
+                "channels": ["order_book", "orders", "positions"],
+                "ws_url": sim.ws_url,
+                "rest_url": sim.rest_url,
+                "credentials": CREDENTIALS,
+            }
+        }
+        env = {"MPT_MEXC_KEY": "mx0-demo", "MPT_MEXC_SECRET": wrong}
+        with running_pipeline(venues=venues, parsers=1, simulate=False, env=env) as p:
+            p.pump_until(lambda: p.valid("BTC_USDT", "mexc_futures"), 10, "public data")
+
+            def refused() -> dict[str, str]:
+                return p.status()["venues"]["mexc_futures"]["refused"]
+
+            wait_until(
+                lambda: {"orders:BTC/USDT:USDT", "positions:BTC/USDT:USDT"} <= set(refused()),
+                5,
+                "the private streams refused after the failed login",
+                p,
+            )
+            failures = sim.stats()["auth_failures"]
+            sim.control("drop", {})
+            p.pump(2.0)
+            assert sim.stats()["auth_failures"] == failures  # no login retried
+            assert p.valid("BTC_USDT", "mexc_futures")
+            for text in (json.dumps(p.status()), p.output()):
+                assert wrong not in text

@@ -438,6 +438,31 @@ def test_built_private_account() -> None:
     ]
 
 
+def test_balance_change_is_the_change_of_the_total() -> None:
+    """BUILT from the documented fields: placing an order freezes 500 USDT of 1000."""
+    data = push(
+        channel="spot@private.account.v3.api.pb",
+        sendTime=1736417034332,
+        privateAccount=PrivateAccountV3Api(
+            vcoinName="USDT",
+            balanceAmount="500",
+            balanceAmountChange="-500",
+            frozenAmount="500",
+            frozenAmountChange="500",
+            type="ENTRUST_PLACE",
+            time=1736416910000,
+        ),
+    )
+    (balance,) = V.parse_frame(data, RECV)
+    assert isinstance(balance, Balance)
+    assert (balance.total, balance.available, balance.frozen, balance.change) == (
+        1000.0,
+        500.0,
+        500.0,
+        0.0,
+    )
+
+
 @pytest.mark.parametrize(
     ("status", "order_type", "expected_status", "expected_type"),
     [

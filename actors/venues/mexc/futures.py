@@ -54,7 +54,7 @@ path, which alone defines events and errors.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, ClassVar
@@ -414,6 +414,14 @@ class MexcFutures(Venue):
             # The filter that is left; with nothing left, a new login without pushes.
             out.append(self._filter() if self._private else login)
         return out
+
+    def refused(
+        self, channel: str, code: int, message: str, subs: Iterable[Subscription]
+    ) -> list[Subscription]:
+        """A failed login refuses every private stream; other errors name no stream."""
+        if channel != "login":
+            return []
+        return [s for s in subs if s.channel in self.private_channels]
 
     def ping_message(self, *, now_s: int) -> str | bytes | None:
         return '{"method":"ping"}'

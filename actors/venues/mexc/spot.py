@@ -551,7 +551,10 @@ class MexcSpot(Venue):
                 total=available + frozen,
                 available=available,
                 frozen=frozen,
-                change=_num_or_zero(b.balanceAmountChange, f"{f}.balanceAmountChange"),
+                # The change in the total, as on Gate.io: MEXC reports the available and the
+                # frozen parts apart (placing an order moves funds between them, total 0).
+                change=_num_or_zero(b.balanceAmountChange, f"{f}.balanceAmountChange")
+                + _num_or_zero(b.frozenAmountChange, f"{f}.frozenAmountChange"),
                 reason=b.type,
             )
         ]
