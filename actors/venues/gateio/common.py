@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
-from typing import Annotated, Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 import orjson
 
 from actors.messages import BookDelta, Event, Level, Pong, SubscriptionAck, SubscriptionError
-from actors.venues.base import FrameError, Subscription
+from actors.venues.base import FrameError, Subscription, Venue
 from actors.venues.gateio import futures_schema, schema, signing
 from actors.venues.gateio.schema import Envelope, Num, PriceLevel
 
@@ -435,3 +435,38 @@ def _native_or_none(native_symbol: Callable[[str], str], symbol: str) -> str | N
         return native_symbol(symbol)
     except ValueError:
         return None
+
+
+# -- what the spot and futures venues share -------------------------------------------------
+
+
+class GateioVenue(Venue):
+    """Requests, refusals and the application ping, alike on Gate.io spot and futures.
+    Subclasses set ``ping_channel`` and ``private_wire`` and build ``_wire`` and
+    ``_requests``."""
+
+    ping_channel: ClassVar[str]
+    private_wire: ClassVar[Mapping[str, str]]  # normalized private channel -> venue channel
+    _wire: dict[str, str]  # normalized public channel -> venue channel
+
+    def _requests(self, subs: Sequence[Subscription], event: str, now_s: int) -> list[str | bytes]:
+        raise NotImplementedError
+
+    def subscribe_messages(self, subs: Sequence[Subscription], *, now_s: int) -> list[str | bytes]:
+        return self._requests(subs, "subscribe", now_s)
+
+    def unsubscribe_messages(
+        self, subs: Sequence[Subscription], *, now_s: int
+    ) -> list[str | bytes]:
+        return self._requests(subs, "unsubscribe", now_s)
+
+    def refused(
+        self, channel: str, code: int, message: str, subs: Iterable[Subscription]
+    ) -> list[Subscription]:
+        def wire(c: str) -> str | None:
+            return self._wire.get(c) or self.private_wire.get(c)
+
+        return refused_subscriptions(wire, self.native_symbol, channel, code, message, subs)
+
+    def ping_message(self, *, now_s: int) -> str | bytes | None:
+        return orjson.dumps({"time": int(now_s), "channel": self.ping_channel}).decode()

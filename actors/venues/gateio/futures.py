@@ -34,13 +34,12 @@ for every contract.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, ClassVar
 
 import msgspec
 import msgspec.structs
-import orjson
 
 from actors.messages import (
     Balance,
@@ -57,12 +56,13 @@ from actors.messages import (
     Trade,
 )
 from actors.venues.base import BookSync as BookSyncKind
-from actors.venues.base import FrameError, RestRequest, Subscription, Venue
+from actors.venues.base import FrameError, RestRequest, Subscription
 from actors.venues.contracts import with_contract_size
 from actors.venues.gateio import futures_schema as fs
 from actors.venues.gateio.common import (
     ALL,
     OBU_LEVELS,
+    GateioVenue,
     Parser,
     amount,
     check_level,
@@ -79,7 +79,6 @@ from actors.venues.gateio.common import (
     parse_envelope,
     parse_obu,
     plain,
-    refused_subscriptions,
     request,
     side_price,
     signed_request,
@@ -293,7 +292,7 @@ def _ms(ms: int, seconds: int, env: Envelope) -> int:
 # -- the venue -----------------------------------------------------------------------------
 
 
-class GateioFutures(Venue):
+class GateioFutures(GateioVenue):
     """Gate.io perpetual futures v4, one settle currency per instance.
 
     Options: ``settle`` ("usdt" | "btc"), ``book_mode`` ("update" | "obu"),
@@ -304,6 +303,8 @@ class GateioFutures(Venue):
 
     name: ClassVar[str] = NAME
     # Class default; each instance sets its settle's URL in __init__.
+    ping_channel: ClassVar[str] = "futures.ping"
+    private_wire: ClassVar[Mapping[str, str]] = PRIVATE_CHANNELS
     ws_url: ClassVar[str] = WS_URLS["usdt"]
     rest_url: ClassVar[str] = REST_URL
     channels: ClassVar[frozenset[str]] = frozenset(WIRE_CHANNELS)
@@ -370,25 +371,6 @@ class GateioFutures(Venue):
             raise FrameError(f"{what}: {exc}") from None
 
     # -- requests we send -------------------------------------------------------------------
-
-    def subscribe_messages(self, subs: Sequence[Subscription], *, now_s: int) -> list[str | bytes]:
-        return self._requests(subs, "subscribe", now_s)
-
-    def unsubscribe_messages(
-        self, subs: Sequence[Subscription], *, now_s: int
-    ) -> list[str | bytes]:
-        return self._requests(subs, "unsubscribe", now_s)
-
-    def refused(
-        self, channel: str, code: int, message: str, subs: Iterable[Subscription]
-    ) -> list[Subscription]:
-        def wire(c: str) -> str | None:
-            return self._wire.get(c) or PRIVATE_CHANNELS.get(c)
-
-        return refused_subscriptions(wire, self.native_symbol, channel, code, message, subs)
-
-    def ping_message(self, *, now_s: int) -> str | bytes | None:
-        return orjson.dumps({"time": int(now_s), "channel": "futures.ping"}).decode()
 
     def _requests(self, subs: Sequence[Subscription], event: str, now_s: int) -> list[str | bytes]:
         """Public tickers/trades/book_ticker: one request per channel with all contracts.

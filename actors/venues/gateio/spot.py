@@ -28,12 +28,11 @@ events and errors; the fast path only returns what the exact one would.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, ClassVar
 
 import msgspec
-import orjson
 
 from actors.messages import (
     Balance,
@@ -47,11 +46,12 @@ from actors.messages import (
     Trade,
 )
 from actors.venues.base import BookSync as BookSyncKind
-from actors.venues.base import FrameError, RestRequest, Subscription, Venue
+from actors.venues.base import FrameError, RestRequest, Subscription
 from actors.venues.gateio import schema
 from actors.venues.gateio.common import (
     ALL,
     OBU_LEVELS,
+    GateioVenue,
     Parser,
     amount,
     decimal_levels,
@@ -71,7 +71,6 @@ from actors.venues.gateio.common import (
     parse_envelope,
     parse_obu,
     plain,
-    refused_subscriptions,
     request,
     side_price,
     signed_request,
@@ -452,7 +451,7 @@ PARSERS: dict[str, Parser] = {
 # -- the venue -----------------------------------------------------------------------------
 
 
-class GateioSpot(Venue):
+class GateioSpot(GateioVenue):
     """Gate.io spot v4 market data and account streams.  Options: ``book_mode`` ("update" |
     "obu"), ``book_interval`` ("100ms" | "20ms") and ``book_depth`` (update: the REST snapshot
     limit, 100 at 100ms, 20 at 20ms; obu: 400 at 100ms, 50 at 20ms).  Private channels need
@@ -465,6 +464,8 @@ class GateioSpot(Venue):
     private_channels: ClassVar[frozenset[str]] = frozenset(PRIVATE_CHANNELS)
     book_sync: ClassVar[BookSyncKind] = "rest_snapshot"
     ping_interval_s: ClassVar[float] = 10.0
+    ping_channel: ClassVar[str] = "spot.ping"
+    private_wire: ClassVar[Mapping[str, str]] = PRIVATE_CHANNELS
 
     def __init__(
         self,
@@ -488,25 +489,6 @@ class GateioSpot(Venue):
         return to_symbol(native)
 
     # -- requests we send -------------------------------------------------------------------
-
-    def subscribe_messages(self, subs: Sequence[Subscription], *, now_s: int) -> list[str | bytes]:
-        return self._requests(subs, "subscribe", now_s)
-
-    def unsubscribe_messages(
-        self, subs: Sequence[Subscription], *, now_s: int
-    ) -> list[str | bytes]:
-        return self._requests(subs, "unsubscribe", now_s)
-
-    def refused(
-        self, channel: str, code: int, message: str, subs: Iterable[Subscription]
-    ) -> list[Subscription]:
-        def wire(c: str) -> str | None:
-            return self._wire.get(c) or PRIVATE_CHANNELS.get(c)
-
-        return refused_subscriptions(wire, self.native_symbol, channel, code, message, subs)
-
-    def ping_message(self, *, now_s: int) -> str | bytes | None:
-        return orjson.dumps({"time": int(now_s), "channel": "spot.ping"}).decode()
 
     def _requests(self, subs: Sequence[Subscription], event: str, now_s: int) -> list[str | bytes]:
         """One request per channel carrying all its pairs; order_book takes one pair (obu: one
