@@ -36,6 +36,8 @@ from actors.venues.mexc._pb.PushDataV3ApiWrapper_pb2 import PushDataV3ApiWrapper
 from actors.venues.mexc.futures import MexcFutures
 from actors.venues.mexc.spot import MexcSpot
 from tests.conftest import FRAMES, read_cryptofeed_ws
+from tests.mutate import paths as _paths
+from tests.mutate import replaced as _replaced
 
 RECV = 1_760_000_000_000_000_000
 
@@ -150,26 +152,6 @@ VENUES = {
     "futures btc": (GateioFutures({"settle": "btc"}), GATE_FUTURES),
     "mexc futures": (MexcFutures(), MEXC_FUTURES),
 }
-
-
-def _paths(obj: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix] if prefix else []
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            out += _paths(value, (*prefix, key))
-    elif isinstance(obj, list):
-        for index, value in enumerate(obj):
-            out += _paths(value, (*prefix, index))
-    return out
-
-
-def _replaced(obj: Any, path: tuple[Any, ...], value: Any) -> Any:
-    if not path:
-        return value
-    head, rest = path[0], path[1:]
-    if isinstance(obj, dict):
-        return {**obj, head: _replaced(obj[head], rest, value)}
-    return [_replaced(v, rest, value) if i == head else v for i, v in enumerate(obj)]
 
 
 def _shortened(obj: Any) -> Any:

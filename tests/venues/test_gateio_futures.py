@@ -37,6 +37,9 @@ from actors.messages import (
 from actors.venues import FrameError, RestRequest, Subscription, load_venue
 from actors.venues.gateio.futures import GateioFutures, with_contract_size
 from tests.conftest import FRAMES, read_cryptofeed_http, read_cryptofeed_ws
+from tests.mutate import json_values
+from tests.mutate import paths as _paths
+from tests.mutate import replaced as _replaced
 from tests.test_book import FUTURES_BOOKS, Handler, check_rebuilt
 
 FUT_WS = "cryptofeed_GATEIO_FUTURES.ws.1.0"
@@ -1206,42 +1209,6 @@ def test_ticker_blank_optional_fields(btc_venue: GateioFutures) -> None:
 # -- fuzz: nothing but FrameError escapes ----------------------------------------------------
 
 
-def _json_values() -> st.SearchStrategy[Any]:
-    leaves = st.one_of(
-        st.none(),
-        st.booleans(),
-        st.integers(min_value=-(2**70), max_value=2**70),
-        st.floats(allow_nan=False, allow_infinity=False),
-        st.text(max_size=8),
-        st.sampled_from(["", "0", "-1", "1e400", "nan", "BTC_USDT", "ob.BTC_USDT.50", "update"]),
-    )
-    return st.recursive(
-        leaves,
-        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
-        max_leaves=6,
-    )
-
-
-def _paths(obj: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            out += _paths(value, (*prefix, key))
-    elif isinstance(obj, list):
-        for index, value in enumerate(obj):
-            out += _paths(value, (*prefix, index))
-    return out
-
-
-def _replaced(obj: Any, path: tuple[Any, ...], value: Any) -> Any:
-    if not path:
-        return value
-    head, rest = path[0], path[1:]
-    if isinstance(obj, dict):
-        return {**obj, head: _replaced(obj[head], rest, value)}
-    return [_replaced(v, rest, value) if i == head else v for i, v in enumerate(obj)]
-
-
 def _sample_frames() -> list[str]:
     received, _ = read_cryptofeed_ws(FRAMES / "gateio" / FUT_WS)
     seen: dict[str, str] = {}
@@ -1271,7 +1238,9 @@ def frames(draw: st.DrawFn) -> str | bytes:
         return data[:start] + draw(st.binary(max_size=8)) + data[end:]
     obj = orjson.loads(text)
     path = draw(st.sampled_from(_paths(obj)))
-    return json.dumps(_replaced(obj, path, draw(_json_values())))  # orjson stops at 64 bits
+    return json.dumps(
+        _replaced(obj, path, draw(json_values("BTC_USDT", "ob.BTC_USDT.50", "update")))
+    )  # orjson stops at 64 bits
 
 
 FUZZ_VENUES = [GateioFutures(), GateioFutures({"settle": "btc", "book_mode": "obu"})]

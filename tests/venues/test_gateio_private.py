@@ -10,9 +10,7 @@ against RFC 4231.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import subprocess
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +25,9 @@ from actors.venues import FrameError, Subscription, Venue
 from actors.venues.gateio.futures import GateioFutures
 from actors.venues.gateio.signing import auth_object, sign
 from actors.venues.gateio.spot import GateioSpot
+from tests.mutate import paths as _paths
+from tests.mutate import replaced as _replaced
+from tests.reference import hmac_openssl, hmac_rfc2104
 
 # Shaped like real Gate credentials (32 and 64 hex digits), but made up.
 KEY = "3f1c2b7a9d8e4f6a0b1c2d3e4f5a6b7c"
@@ -38,29 +39,9 @@ USER = "20011"
 # -- independent HMAC-SHA512 references ----------------------------------------------------
 
 
-def hmac_sha512_rfc2104(key: bytes, message: bytes) -> str:
-    """HMAC from its definition (RFC 2104), without the hmac module."""
-    block = 128  # SHA-512 block size
-    if len(key) > block:
-        key = hashlib.sha512(key).digest()
-    key = key.ljust(block, b"\0")
-    inner = hashlib.sha512(bytes(k ^ 0x36 for k in key) + message).digest()
-    return hashlib.sha512(bytes(k ^ 0x5C for k in key) + inner).hexdigest()
-
-
-def hmac_sha512_openssl(secret: str, message: str) -> str:
-    out = subprocess.run(
-        ["openssl", "dgst", "-sha512", "-hmac", secret],
-        input=message.encode(),
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    return out.rsplit("= ", 1)[1].strip()  # "SHA2-512(stdin)= <hex>"
-
-
 def expected_sign(secret: str, channel: str, event: str, time_s: int) -> str:
     message = f"channel={channel}&event={event}&time={time_s}"
-    return hmac_sha512_rfc2104(secret.encode(), message.encode())
+    return hmac_rfc2104("sha512", secret.encode(), message.encode())
 
 
 def test_reference_hmac_matches_rfc4231() -> None:
@@ -69,8 +50,8 @@ def test_reference_hmac_matches_rfc4231() -> None:
         "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554"
         "9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737"
     )
-    assert hmac_sha512_rfc2104(b"Jefe", b"what do ya want for nothing?") == want
-    assert hmac_sha512_openssl("Jefe", "what do ya want for nothing?") == want
+    assert hmac_rfc2104("sha512", b"Jefe", b"what do ya want for nothing?") == want
+    assert hmac_openssl("sha512", "Jefe", "what do ya want for nothing?") == want
 
 
 # -- signing -------------------------------------------------------------------------------
@@ -89,8 +70,8 @@ def test_sign_matches_openssl_and_rfc2104(
 ) -> None:
     message = f"channel={channel}&event={event}&time={time_s}"
     got = sign(secret, channel, event, time_s)
-    assert got == hmac_sha512_openssl(secret, message)
-    assert got == hmac_sha512_rfc2104(secret.encode(), message.encode())
+    assert got == hmac_openssl("sha512", secret, message)
+    assert got == hmac_rfc2104("sha512", secret.encode(), message.encode())
     assert len(got) == 128 and got == got.lower()
 
 
@@ -98,7 +79,9 @@ def test_auth_object() -> None:
     assert auth_object(KEY, SECRET, "spot.orders", "subscribe", 1700000000) == {
         "method": "api_key",
         "KEY": KEY,
-        "SIGN": hmac_sha512_openssl(SECRET, "channel=spot.orders&event=subscribe&time=1700000000"),
+        "SIGN": hmac_openssl(
+            "sha512", SECRET, "channel=spot.orders&event=subscribe&time=1700000000"
+        ),
     }
 
 
@@ -244,8 +227,8 @@ def test_every_auth_is_signed_with_the_request_time(venue: Venue, event: str) ->
             assert msg["auth"] == {
                 "method": "api_key",
                 "KEY": KEY,
-                "SIGN": hmac_sha512_openssl(
-                    SECRET, f"channel={msg['channel']}&event={event}&time={now_s}"
+                "SIGN": hmac_openssl(
+                    "sha512", SECRET, f"channel={msg['channel']}&event={event}&time={now_s}"
                 ),
             }
 
@@ -823,26 +806,6 @@ def _leaf() -> st.SearchStrategy[Any]:
         st.lists(st.integers(), max_size=2),
         st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
     )
-
-
-def _paths(obj: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            out += _paths(value, (*prefix, key))
-    elif isinstance(obj, list):
-        for index, value in enumerate(obj):
-            out += _paths(value, (*prefix, index))
-    return out
-
-
-def _replaced(obj: Any, path: tuple[Any, ...], value: Any) -> Any:
-    if not path:
-        return value
-    head, rest = path[0], path[1:]
-    if isinstance(obj, dict):
-        return {**obj, head: _replaced(obj[head], rest, value)}
-    return [_replaced(v, rest, value) if i == head else v for i, v in enumerate(obj)]
 
 
 @st.composite

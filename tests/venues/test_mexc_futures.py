@@ -15,10 +15,8 @@ Signatures are checked against two computations independent of the code under te
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +48,10 @@ from actors.venues import VENUES, FrameError, RestRequest, Subscription, load_ve
 from actors.venues.contracts import with_contract_size
 from actors.venues.mexc.futures import MexcFutures
 from tests.conftest import FRAMES
+from tests.mutate import json_values
+from tests.mutate import paths as _paths
+from tests.mutate import replaced as _replaced
+from tests.reference import hmac_openssl, hmac_rfc2104
 from tests.test_book import Handler, consumer_book
 from tests.test_purity import FORBIDDEN, imported
 
@@ -86,29 +88,9 @@ def private() -> MexcFutures:
 # -- independent HMAC-SHA256 references ----------------------------------------------------
 
 
-def hmac_sha256_rfc2104(key: bytes, message: bytes) -> str:
-    """HMAC from its definition (RFC 2104), without the hmac module."""
-    block = 64  # SHA-256 block size
-    if len(key) > block:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(block, b"\0")
-    inner = hashlib.sha256(bytes(k ^ 0x36 for k in key) + message).digest()
-    return hashlib.sha256(bytes(k ^ 0x5C for k in key) + inner).hexdigest()
-
-
-def hmac_sha256_openssl(secret: str, message: str) -> str:
-    out = subprocess.run(
-        ["openssl", "dgst", "-sha256", "-hmac", secret],
-        input=message.encode(),
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    return out.rsplit("= ", 1)[1].strip()  # "SHA2-256(stdin)= <hex>"
-
-
 def test_reference_hmac_matches_rfc4231() -> None:
     """RFC 4231 test case 2, so the reference itself is right."""
-    assert hmac_sha256_rfc2104(b"Jefe", b"what do ya want for nothing?") == (
+    assert hmac_rfc2104("sha256", b"Jefe", b"what do ya want for nothing?") == (
         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
     )
 
@@ -262,8 +244,8 @@ def login_of(text: str | bytes) -> dict[str, Any]:
 
 def test_login_message_exact_and_signed(private: MexcFutures) -> None:
     messages = private.subscribe_messages([Subscription("orders", USDT)], now_s=1700000000)
-    signature = hmac_sha256_openssl(SECRET, KEY + "1700000000000")
-    assert signature == hmac_sha256_rfc2104(SECRET.encode(), f"{KEY}1700000000000".encode())
+    signature = hmac_openssl("sha256", SECRET, KEY + "1700000000000")
+    assert signature == hmac_rfc2104("sha256", SECRET.encode(), f"{KEY}1700000000000".encode())
     assert messages == [
         '{"method":"login","param":{"apiKey":"' + KEY + '","reqTime":"1700000000000",'
         '"signature":"' + signature + '","subscribe":false},"subscribe":false}',
@@ -287,8 +269,10 @@ def test_login_time_and_signature(now_s: int, now_ms: int | None, req_time: str)
         param = login["param"]
         assert param["reqTime"] == req_time
         assert param["apiKey"] == KEY
-        assert param["signature"] == hmac_sha256_openssl(SECRET, KEY + req_time)
-        assert param["signature"] == hmac_sha256_rfc2104(SECRET.encode(), (KEY + req_time).encode())
+        assert param["signature"] == hmac_openssl("sha256", SECRET, KEY + req_time)
+        assert param["signature"] == hmac_rfc2104(
+            "sha256", SECRET.encode(), (KEY + req_time).encode()
+        )
         assert param["subscribe"] is False and login["subscribe"] is False
 
 
@@ -1348,7 +1332,7 @@ def test_bad_frames(venue: MexcFutures, name: str, text: str | bytes, message: s
 
 
 def test_venue_errors_never_echo_secrets(private: MexcFutures) -> None:
-    signature = hmac_sha256_rfc2104(SECRET.encode(), f"{KEY}1700000000000".encode())
+    signature = hmac_rfc2104("sha256", SECRET.encode(), f"{KEY}1700000000000".encode())
     text = frame(
         {
             "channel": "rs.error",
@@ -1368,42 +1352,6 @@ def test_venue_errors_never_echo_secrets(private: MexcFutures) -> None:
 
 
 # -- fuzz: nothing but FrameError escapes --------------------------------------------------------
-
-
-def _json_values() -> st.SearchStrategy[Any]:
-    leaves = st.one_of(
-        st.none(),
-        st.booleans(),
-        st.integers(min_value=-(2**70), max_value=2**70),
-        st.floats(allow_nan=False, allow_infinity=False),
-        st.text(max_size=8),
-        st.sampled_from(["", "0", "-1", "1e400", "nan", "BTC_USDT", "success", "push.deal"]),
-    )
-    return st.recursive(
-        leaves,
-        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
-        max_leaves=6,
-    )
-
-
-def _paths(obj: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            out += _paths(value, (*prefix, key))
-    elif isinstance(obj, list):
-        for index, value in enumerate(obj):
-            out += _paths(value, (*prefix, index))
-    return out
-
-
-def _replaced(obj: Any, path: tuple[Any, ...], value: Any) -> Any:
-    if not path:
-        return value
-    head, rest = path[0], path[1:]
-    if isinstance(obj, dict):
-        return {**obj, head: _replaced(obj[head], rest, value)}
-    return [_replaced(v, rest, value) if i == head else v for i, v in enumerate(obj)]
 
 
 SAMPLES = [
@@ -1428,7 +1376,9 @@ def frames(draw: st.DrawFn) -> str | bytes:
         return data[:start] + draw(st.binary(max_size=8)) + data[end:]
     obj = orjson.loads(text)
     path = draw(st.sampled_from(_paths(obj)))
-    return json.dumps(_replaced(obj, path, draw(_json_values())))  # orjson stops at 64 bits
+    return json.dumps(
+        _replaced(obj, path, draw(json_values("BTC_USDT", "success", "push.deal")))
+    )  # orjson stops at 64 bits
 
 
 @settings(
@@ -1459,7 +1409,9 @@ def rest_bodies(draw: st.DrawFn) -> bytes:
         return draw(st.binary(max_size=120) | st.text(max_size=120).map(str.encode))
     obj = orjson.loads(draw(st.sampled_from(REST_SAMPLES)))
     path = draw(st.sampled_from(_paths(obj)))
-    return json.dumps(_replaced(obj, path, draw(_json_values()))).encode()
+    return json.dumps(
+        _replaced(obj, path, draw(json_values("BTC_USDT", "success", "push.deal")))
+    ).encode()
 
 
 @settings(max_examples=150, deadline=None, database=None)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +45,7 @@ from actors.venues.mexc._pb.PublicMiniTickersV3Api_pb2 import PublicMiniTickersV
 from actors.venues.mexc._pb.PublicMiniTickerV3Api_pb2 import PublicMiniTickerV3Api
 from actors.venues.mexc._pb.PushDataV3ApiWrapper_pb2 import PushDataV3ApiWrapper
 from actors.venues.mexc.spot import MexcSpot
+from tests.reference import hmac_openssl
 
 V = MexcSpot()
 RECV = 1_790_281_243_999_000_000
@@ -891,17 +891,6 @@ def test_bad_snapshots(body: bytes, match: str) -> None:
 # -- signing: vectors computed independently ------------------------------------------------
 
 
-def _openssl_hmac_sha256(key: str, message: str) -> str:
-    """An independent HMAC-SHA256 (OpenSSL CLI), lowercase hex."""
-    out = subprocess.run(
-        ["openssl", "dgst", "-sha256", "-hmac", key],
-        input=message.encode(),
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    return out.strip().rsplit(" ", 1)[-1]
-
-
 needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl CLI")
 
 
@@ -922,10 +911,10 @@ def test_spot_signature_against_openssl() -> None:
     )
     body = '{"note":"x"}'
     # totalParams = query + body, concatenated with no "&" between them.
-    assert signing.spot_signature(secret, query + body) == _openssl_hmac_sha256(
-        secret, query + body
+    assert signing.spot_signature(secret, query + body) == hmac_openssl(
+        "sha256", secret, query + body
     )
-    assert signing.spot_signature(secret, query) == _openssl_hmac_sha256(secret, query)
+    assert signing.spot_signature(secret, query) == hmac_openssl("sha256", secret, query)
 
 
 @needs_openssl
@@ -941,7 +930,7 @@ def test_signed_query_for_listen_key() -> None:
         "listenKey=pqia91ma19a5s61cv6a81va65sdf19v8a65a1a5s61cv6a81va65sdf19v8a65a1"
         "&recvWindow=5000&timestamp=1700000000000"
     )
-    assert query == f"{unsigned}&signature={_openssl_hmac_sha256('test-secret', unsigned)}"
+    assert query == f"{unsigned}&signature={hmac_openssl('sha256', 'test-secret', unsigned)}"
     assert headers == {"X-MEXC-APIKEY": "mx0vglTestKey"}
 
 
@@ -1010,6 +999,6 @@ def test_futures_login_signature() -> None:
         "45d0b3c26f2644f19bfb98b07741b2f5",
         1611038237237,
     )
-    expected = _openssl_hmac_sha256(secret, f"{api_key}{req_time}")
+    expected = hmac_openssl("sha256", secret, f"{api_key}{req_time}")
     assert signing.futures_login_signature(api_key, secret, req_time) == expected
     assert expected == expected.lower() and len(expected) == 64
