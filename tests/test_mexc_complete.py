@@ -317,6 +317,12 @@ def test_a_bad_futures_login_is_a_clear_error_and_not_retried() -> None:
                 "the private streams refused after the failed login",
                 p,
             )
+            wait_until(
+                lambda: p.actor("mexc_futures.connection.0")["info"]["subscriptions"] == 1,
+                5,
+                "the refusal reached the connection",
+                p,
+            )
             failures = sim.stats()["auth_failures"]
             sim.control("drop", {})
             p.pump(2.0)

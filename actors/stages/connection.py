@@ -32,7 +32,7 @@ from actors.messages import RAW_ENCODER, RawBatch
 from actors.runtime import http
 from actors.runtime.actor import Actor
 from actors.runtime.transport import bind, configure, dealer
-from actors.venues import Subscription, load_venue
+from actors.venues import Subscription, Venue, load_venue
 
 MAX_BATCH = 512  # frames; a burst bigger than this goes out in several batches
 STALE_PINGS = 3  # silent for this many ping intervals -> the session is dead
@@ -70,11 +70,8 @@ class ConnectionActor(Actor):
     async def amain(self) -> None:
         spec = self.spec
         creds = spec.venue.credentials
-        self.venue = load_venue(
-            spec.venue.name,
-            spec.venue.options,
-            credentials=creds.resolve(os.environ) if creds else None,
-        )
+        self.credentials = creds.resolve(os.environ) if creds else None
+        self.venue = self.fresh_venue()
         self.url = spec.venue.ws_url or self.venue.ws_url
         self.rest_url = spec.venue.rest_url or self.venue.rest_url
         self.group = spec.group or "main"
@@ -164,8 +161,16 @@ class ConnectionActor(Actor):
             self.ws, self.state = None, "reconnecting"
         return self.counters.get("frames_in", 0) > frames_before
 
+    def fresh_venue(self) -> Venue:
+        return load_venue(
+            self.spec.venue.name, self.spec.venue.options, credentials=self.credentials
+        )
+
     async def connect(self) -> _Socket:
-        """Open a socket for our group, subscribe our share, and start reading it."""
+        """Open a socket for our group, subscribe our share, and start reading it.  The venue's
+        request state (what a MEXC futures login selected) lives as long as one socket, so a
+        new socket starts from a fresh venue object and asks for exactly our share."""
+        self.venue = self.fresh_venue()
         url, opened = await self.open_session()
         ws = await websockets.connect(
             url, additional_headers=self.headers, max_size=2**24, open_timeout=10, close_timeout=1
