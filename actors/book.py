@@ -215,6 +215,10 @@ class BookSync:
         self._drop()
         return [self._reset_event(f"gap: expected U={expected}, got U={first}", 0, 0)]
 
+    def snapshot(self) -> BookSnapshot | None:
+        """The live book as a snapshot (for a consumer that just attached), else None."""
+        return self._snapshot_event(0, 0) if self._live else None
+
     def reset(self, reason: str) -> list[Event]:
         """Drop everything and rebuild; a fetch under way is forgotten (its result is still
         aligned by the rules if it arrives)."""

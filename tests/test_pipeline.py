@@ -256,3 +256,26 @@ def test_check_reports_bad_topology_with_path_and_reason(tmp_path) -> None:  # t
         good = subprocess.run(check + extra, capture_output=True, text=True, cwd=ROOT, env=environ)
         assert good.returncode == 0, good.stderr
         assert "gateio_spot: 5 symbols x 7 channels" in good.stdout
+
+
+def test_a_consumer_that_attaches_late_gets_every_live_book_at_once() -> None:
+    import zmq
+
+    from actors.messages import EVENT_DECODER
+
+    with running_pipeline(symbols=SYMBOLS, parsers=1) as p:
+        p.pump_until(lambda: all(p.valid(n) for n in NATIVE), 10, "books")
+        late = p.ctx.socket(zmq.SUB)
+        late.setsockopt(zmq.LINGER, 0)
+        late.connect(p.publish)
+        late.setsockopt(zmq.SUBSCRIBE, b"book_snapshot.gateio_spot.")
+        got: set[str] = set()
+        try:
+            for _ in range(50):
+                if late.poll(100):
+                    got.add(EVENT_DECODER.decode(late.recv_multipart()[1]).native)
+                if got == set(NATIVE):
+                    break
+        finally:
+            late.close()
+        assert got == set(NATIVE)  # no waiting for a resync to learn the books

@@ -2,7 +2,8 @@
 
 Sockets:
     PULL    binds the venue's events inbox; every parser of the venue connects to it
-    PUB     binds the venue's publish endpoint; consumers SUB by topic prefix
+    XPUB    binds the venue's publish endpoint; consumers SUB by topic prefix, and each new
+            subscription gets a snapshot of every live book it covers (late joiners)
     PUB     binds the venue's private endpoint (ipc, owner-only): orders, fills, balances,
             positions, which never go out on the public one
     DEALER  connects to the coordinator (hello, reports, notices)
@@ -102,7 +103,9 @@ class HandlerActor(Actor):
         self.venue = load_venue(spec.venue.name, spec.venue.options)
         self.rest_url = (spec.venue.rest_url or self.venue.rest_url).rstrip("/")
         self.pull = bind(configure(self.ctx.socket(zmq.PULL)), spec.events)
-        self.pub = bind(configure(self.ctx.socket(zmq.PUB), hwm=100_000), spec.venue.publish)
+        self.pub = configure(self.ctx.socket(zmq.XPUB), hwm=100_000)
+        self.pub.setsockopt(zmq.XPUB_VERBOSE, 1)  # hear every subscribe, not just new topics
+        bind(self.pub, spec.venue.publish)
         self.private = bind(
             configure(self.ctx.socket(zmq.PUB), hwm=100_000), spec.venue.private_publish
         )
@@ -134,6 +137,7 @@ class HandlerActor(Actor):
         poller = zmq.Poller()
         poller.register(self.pull, zmq.POLLIN)
         poller.register(self.control, zmq.POLLIN)
+        poller.register(self.pub, zmq.POLLIN)
         while not self.stopping:
             busy = (
                 self.reorder.pending
@@ -144,6 +148,9 @@ class HandlerActor(Actor):
             if self.control in ready:
                 while self.control.poll(0):
                     self.read_command(self.control.recv())
+            if self.pub in ready:
+                while self.pub.poll(0):
+                    self.on_subscriber(self.pub.recv())
             if self.pull in ready:
                 for _ in range(DRAIN_MAX):
                     try:
@@ -249,6 +256,18 @@ class HandlerActor(Actor):
             # A consumer may hold this book from our predecessor: say it is not valid yet.
             self.publish_all(sync.reset("handler started"))
         return sync
+
+    def on_subscriber(self, message: bytes) -> None:
+        """A consumer subscribed (first byte 1): send it every live book its prefix covers,
+        so it need not wait for a resync.  Others get a snapshot equal to their book."""
+        if not message or message[0] != 1:
+            return
+        prefix = message[1:]
+        for sync in self.books.values():
+            snapshot = sync.snapshot()
+            if snapshot is not None and topic(snapshot).startswith(prefix):
+                self.count("late_joiner_snapshots")
+                self.publish(snapshot)
 
     def books_of(self, conn: str) -> list[BookSync]:
         return [self.books[s] for s, owner in self.owner.items() if owner == conn]
