@@ -15,6 +15,12 @@ per venue, connection actors (as many per group as the venue's subscription limi
         ws_url: wss://api.gateio.ws/ws/v4/       # optional override (testnet, proxy, local)
         rest_url: https://api.gateio.ws/api/v4   # optional override
         credentials: {key: GATE_KEY, secret: GATE_SECRET}   # names of environment variables
+    control: tcp://127.0.0.1:5700   # optional; default ipc://<run_dir>/control
+    curve:                          # required once control or a private_publish is tcp
+      server_public: keys/server.key             # files from `pipeline keys`, relative to
+      server_secret: keys/server.key_secret      # this file's directory
+      authorized_clients: keys/clients           # the client public keys (*.key) let in
+      client_secret: keys/client.key_secret      # optional: what `pipeline status/tail` use
 
 Every error names the key path and the reason, e.g.
 ``venues.gateio_spot.symbols[1]: 'btcusdt' is not a symbol: expected BASE/QUOTE``.
@@ -23,6 +29,7 @@ Every error names the key path and the reason, e.g.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -34,6 +41,8 @@ from actors.venues import Subscription, Venue, venue_class
 
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 ENDPOINT = re.compile(r"^(tcp://[^\s:]+:\d+|ipc://\S+)$")
+# A CURVE key written into the file instead of a key file's path: 40 Z85 characters.
+Z85_KEY = re.compile(r"^[0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%$#]{40}$")
 VENUE_KEYS = frozenset(
     {
         "symbols",
@@ -48,7 +57,12 @@ VENUE_KEYS = frozenset(
         "rotate_after_s",
     }
 )
-TOP_KEYS = frozenset({"run_dir", "parsers", "venues"})
+TOP_KEYS = frozenset({"run_dir", "parsers", "venues", "control", "curve"})
+CURVE_KEYS = ("server_public", "server_secret", "authorized_clients", "client_secret")
+CURVE_HOW = (
+    "add a curve: section (server_public, server_secret, authorized_clients; "
+    "`pipeline keys` makes the key files)"
+)
 
 
 class TopologyError(ValueError):
@@ -67,6 +81,22 @@ class Credentials(Struct, frozen=True):
     def resolve(self, environ: Mapping[str, str]) -> tuple[str, str]:
         """The (key, secret) values; only the connection actor that signs ever calls this."""
         return environ[self.key_env], environ[self.secret_env]
+
+
+class CurveSpec(Struct, frozen=True):
+    """Paths of CURVE key files (never keys): the server's pair, the directory of client
+    public keys it lets in, and optionally the pair local clients (the CLI) use."""
+
+    server_public: str
+    server_secret: str
+    authorized_clients: str
+    client_secret: str = ""
+
+
+def needs_curve(endpoint: str) -> bool:
+    """tcp control and private endpoints are CURVE-only; ipc ones are protected by the
+    owner-only run directory."""
+    return endpoint.startswith("tcp://")
 
 
 class VenueSpec(Struct, frozen=True):
@@ -90,11 +120,8 @@ class VenueSpec(Struct, frozen=True):
 class Topology(Struct, frozen=True):
     run_dir: str
     venues: tuple[VenueSpec, ...]
-
-    @property
-    def control(self) -> str:
-        """Where `pipeline status/subscribe/...` reach the coordinator."""
-        return f"ipc://{self.run_dir}/control"
+    control: str  # where `pipeline status/subscribe/...` reach the coordinator
+    curve: CurveSpec | None = None  # keys for the tcp control and private endpoints
 
     def venue(self, name: str) -> VenueSpec:
         for spec in self.venues:
@@ -110,10 +137,11 @@ def load(path: str, *, cores: int, environ: Mapping[str, str]) -> Topology:
             text = f.read()
     except OSError as exc:
         raise TopologyError(path, f"cannot read: {exc.strerror}") from None
-    return parse(text, cores=cores, environ=environ)
+    return parse(text, cores=cores, environ=environ, base_dir=os.path.dirname(path))
 
 
-def parse(text: str, *, cores: int, environ: Mapping[str, str]) -> Topology:
+def parse(text: str, *, cores: int, environ: Mapping[str, str], base_dir: str = "") -> Topology:
+    """``base_dir``: where relative key file paths start (the topology file's directory)."""
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -139,8 +167,17 @@ def parse(text: str, *, cores: int, environ: Mapping[str, str]) -> Topology:
         )
         for name, body in venues_doc.items()
     )
-    _unique([e for v in venues for e in (v.publish, v.private_publish)], "publish")
-    return Topology(run_dir=run_dir, venues=venues)
+    control = _endpoint(top.get("control", f"ipc://{run_dir}/control"), "control")
+    curve = _curve(top.get("curve"), "curve", base_dir)
+    for path, endpoint in [
+        ("control", control),
+        *((f"venues.{v.name}.private_publish", v.private_publish) for v in venues),
+    ]:
+        if needs_curve(endpoint) and curve is None:
+            # Anyone who reaches a tcp port could steer the pipeline or read account data.
+            raise TopologyError(path, f"{endpoint!r} is tcp, which needs CURVE keys: {CURVE_HOW}")
+    _unique([control, *(e for v in venues for e in (v.publish, v.private_publish))], "endpoints")
+    return Topology(run_dir=run_dir, venues=venues, control=control, curve=curve)
 
 
 def _venue(
@@ -167,7 +204,7 @@ def _venue(
     channels = tuple(_channels(cls, doc.get("channels"), f"{path}.channels"))
     private = [c for c in channels if c in cls.private_channels]
     publish = _endpoint(doc.get("publish"), f"{path}.publish")
-    private_publish = _private_endpoint(
+    private_publish = _endpoint(
         doc.get("private_publish", f"ipc://{run_dir}/{name}.private"), f"{path}.private_publish"
     )
     parsers = _parsers(doc.get("parsers", default_parsers), f"{path}.parsers", cores)
@@ -284,12 +321,27 @@ def _endpoint(value: Any, path: str) -> str:
     return value
 
 
-def _private_endpoint(value: Any, path: str) -> str:
-    endpoint = _endpoint(value, path)
-    if not endpoint.startswith("ipc://"):
-        # A tcp endpoint would let anyone who reaches the port read account data.
-        raise TopologyError(path, f"{endpoint!r}: private data is published on ipc:// only")
-    return endpoint
+def _curve(value: Any, path: str, base_dir: str) -> CurveSpec | None:
+    if value is None:
+        return None
+    doc = _mapping(value, path)
+    _no_unknown(doc, frozenset(CURVE_KEYS), path)
+    paths: dict[str, str] = {}
+    for field in CURVE_KEYS:
+        item = doc.get(field)
+        if item is None:
+            if field == "client_secret":
+                continue
+            raise TopologyError(f"{path}.{field}", f"required ({CURVE_HOW})")
+        if not isinstance(item, str) or not item or Z85_KEY.match(item):
+            # Never echo the value: it may be a key pasted in by mistake.
+            raise TopologyError(
+                f"{path}.{field}",
+                "must be the path of a key file (`pipeline keys` makes them); "
+                "literal keys are refused",
+            )
+        paths[field] = os.path.join(base_dir, item) if base_dir else item
+    return CurveSpec(**paths)
 
 
 def _url(value: Any, path: str, schemes: tuple[str, ...]) -> str:

@@ -9,6 +9,7 @@ import pytest
 from actors.topology import TopologyError, load, parse
 
 ROOT = Path(__file__).resolve().parents[1]
+LITERAL_KEY = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"  # a CURVE secret key's shape (Z85)
 GOOD = """
 venues:
   gateio_spot:
@@ -93,10 +94,50 @@ BAD = [
     ("unknown key", replace("publish:", "publsh:"), "venues.gateio_spot.publsh", "unknown key"),
     ("bad parsers", "parsers: many\n" + GOOD, "parsers", "'auto' or a whole number"),
     (
-        "tcp private endpoint",
+        "tcp private endpoint without curve keys",
         GOOD + "    private_publish: tcp://0.0.0.0:6000\n",
         "venues.gateio_spot.private_publish",
-        "private data is published on ipc:// only",
+        "'tcp://0.0.0.0:6000' is tcp, which needs CURVE keys: add a curve: section",
+    ),
+    (
+        "tcp control without curve keys",
+        "control: tcp://127.0.0.1:5700\n" + GOOD,
+        "control",
+        "'tcp://127.0.0.1:5700' is tcp, which needs CURVE keys",
+    ),
+    (
+        "bad control endpoint",
+        "control: localhost:5700\n" + GOOD,
+        "control",
+        "must be tcp://HOST:PORT or ipc://PATH",
+    ),
+    (
+        "curve without authorized clients",
+        "curve: {server_public: s.key, server_secret: s.key_secret}\n" + GOOD,
+        "curve.authorized_clients",
+        "required",
+    ),
+    (
+        "unknown curve key",
+        "curve: {server_public: s.key, server_secret: s.key_secret, authorized_clients: c,"
+        " client_public: c.key}\n" + GOOD,
+        "curve.client_public",
+        "unknown key",
+    ),
+    (
+        "literal curve key",
+        f"curve: {{server_public: s.key, server_secret: '{LITERAL_KEY}',"
+        " authorized_clients: c}\n" + GOOD,
+        "curve.server_secret",
+        "literal keys are refused",
+    ),
+    (
+        "control endpoint shared with a publish endpoint",
+        "control: tcp://127.0.0.1:5601\n"
+        "curve: {server_public: s.key, server_secret: s.key_secret, authorized_clients: c}\n"
+        + GOOD,
+        "endpoints",
+        "duplicate 'tcp://127.0.0.1:5601'",
     ),
     (
         "private channel without credentials",
@@ -152,3 +193,38 @@ def test_credentials_resolve_to_variable_names_only() -> None:
 def test_unreadable_file_is_a_topology_error(tmp_path: Path) -> None:
     with pytest.raises(TopologyError, match="cannot read"):
         load(str(tmp_path / "missing.yaml"), cores=1, environ={})
+
+
+def test_literal_curve_key_is_never_echoed() -> None:
+    text = f"curve: {{server_public: s.key, server_secret: '{LITERAL_KEY}'}}\n" + GOOD
+    with pytest.raises(TopologyError) as info:
+        parse(text, cores=2, environ={})
+    assert LITERAL_KEY not in str(info.value)
+
+
+def test_control_defaults_to_ipc_in_the_run_dir_and_needs_no_keys() -> None:
+    topology = parse("run_dir: /tmp/mp-x/\n" + GOOD, cores=1, environ={})
+    assert topology.control == "ipc:///tmp/mp-x/control"
+    assert topology.curve is None
+
+
+def test_tcp_control_and_private_with_curve_keys_resolve_paths_beside_the_file(
+    tmp_path: Path,
+) -> None:
+    text = (
+        "control: tcp://127.0.0.1:5700\n"
+        "curve:\n"
+        "  server_public: keys/server.key\n"
+        "  server_secret: keys/server.key_secret\n"
+        "  authorized_clients: /etc/marketpipe/clients\n"
+        + GOOD
+        + "    private_publish: tcp://127.0.0.1:5701\n"
+    )
+    (tmp_path / "t.yaml").write_text(text)
+    topology = load(str(tmp_path / "t.yaml"), cores=1, environ={})
+    assert topology.control == "tcp://127.0.0.1:5700"
+    assert topology.venues[0].private_publish == "tcp://127.0.0.1:5701"
+    assert topology.curve is not None
+    assert topology.curve.server_secret == f"{tmp_path}/keys/server.key_secret"
+    assert topology.curve.authorized_clients == "/etc/marketpipe/clients"  # absolute: as is
+    assert topology.curve.client_secret == ""
