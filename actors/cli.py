@@ -15,7 +15,8 @@ import orjson
 
 from actors.client import ControlError, request
 from actors.control import Command
-from actors.topology import Topology, TopologyError, load
+from actors.runtime.curve import ClientKeys, CurveKeyError, client_keys
+from actors.topology import Topology, TopologyError, load, needs_curve
 
 TOPOLOGY_OPTION = click.option(
     "-t",
@@ -24,6 +25,13 @@ TOPOLOGY_OPTION = click.option(
     default="topology.yaml",
     show_default=True,
     help="The topology file of the running pipeline.",
+)
+CLIENT_KEY_OPTION = click.option(
+    "--client-key",
+    default="",
+    envvar="MARKETPIPE_CLIENT_KEY",
+    help="CURVE keypair (NAME.key_secret) for tcp control/private endpoints "
+    "[default: the topology's curve.client_secret].",
 )
 
 
@@ -62,9 +70,20 @@ class IssuedCredentials(Mapping[str, str]):
         return len({**self.environ, **self.issued})
 
 
-def _ask(topology: Topology, command: Command) -> Any:
+def _client_keys(topology: Topology, client_key: str, endpoints: list[str]) -> ClientKeys | None:
+    """The CURVE keys for ``endpoints``, loaded only if one of them is tcp."""
+    if not any(needs_curve(e) for e in endpoints):
+        return None
     try:
-        reply = request(topology.control, command)
+        return client_keys(topology.curve, client_key)
+    except CurveKeyError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _ask(topology: Topology, command: Command, client_key: str = "") -> Any:
+    keys = _client_keys(topology, client_key, [topology.control])
+    try:
+        reply = request(topology.control, command, keys=keys)
     except ControlError as exc:
         raise click.ClickException(f"{exc} -- is `pipeline run` running?") from None
     if not reply.ok:
@@ -83,12 +102,15 @@ def main() -> None:
 @click.option("--log-level", default="INFO", show_default=True)
 def run(topology_path: str, simulate: bool, log_level: str) -> None:
     """Start the coordinator and every actor of TOPOLOGY; Ctrl-C stops them all."""
-    from actors.coordinator import Coordinator
+    from actors.coordinator import ControlBindError, Coordinator
 
     logging.basicConfig(
         level=log_level.upper(),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
+    from actors.runtime.launch import no_core_dumps
+
+    no_core_dumps()  # the coordinator holds credentials too (and issues them under --simulate)
     environ: Mapping[str, str] = IssuedCredentials(os.environ) if simulate else os.environ
     topology = _load(topology_path, environ)
     if simulate:
@@ -106,16 +128,23 @@ def run(topology_path: str, simulate: bool, log_level: str) -> None:
             "simulate: %s not set; the simulators issued credentials for them",
             ", ".join(sorted(environ.issued)),
         )
-    try:
-        request(topology.control, Command("status"), timeout_s=0.3)
-    except ControlError:
-        pass
-    else:
-        raise click.ClickException(f"a pipeline is already running with run_dir {topology.run_dir}")
+    if not needs_curve(topology.control):  # a tcp control endpoint in use fails to bind
+        try:
+            request(topology.control, Command("status"), timeout_s=0.3)
+        except ControlError:
+            pass
+        else:
+            raise click.ClickException(
+                f"a pipeline is already running with run_dir {topology.run_dir}"
+            )
     coordinator = Coordinator(
         topology, source=topology_path, simulate=simulate, log_level=log_level.upper()
     )
-    sys.exit(coordinator.run())
+    try:
+        code = coordinator.run()
+    except (CurveKeyError, ControlBindError) as exc:
+        raise click.ClickException(f"{topology_path}: {exc}") from None
+    sys.exit(code)
 
 
 @main.command()
@@ -124,7 +153,15 @@ def run(topology_path: str, simulate: bool, log_level: str) -> None:
 def check(topology_path: str, simulate: bool) -> None:
     """Validate TOPOLOGY without starting anything; print the actors it would run."""
     topology = _load(topology_path, IssuedCredentials(os.environ) if simulate else os.environ)
-    click.echo(f"{topology_path}: ok (run_dir {topology.run_dir})")
+    secured = [topology.control, *(v.private_publish for v in topology.venues)]
+    if topology.curve is not None and any(needs_curve(e) for e in secured):
+        from actors.runtime.curve import ServerKeys
+
+        try:
+            ServerKeys.load(topology.curve)
+        except CurveKeyError as exc:
+            raise click.ClickException(f"{topology_path}: {exc}") from None
+    click.echo(f"{topology_path}: ok (run_dir {topology.run_dir}, control {topology.control})")
     for venue in topology.venues:
         subs = len(venue.symbols) * len(venue.channels)
         click.echo(
@@ -136,10 +173,11 @@ def check(topology_path: str, simulate: bool) -> None:
 
 @main.command()
 @TOPOLOGY_OPTION
+@CLIENT_KEY_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the raw status as JSON.")
-def status(topology_path: str, as_json: bool) -> None:
+def status(topology_path: str, client_key: str, as_json: bool) -> None:
     """Actors, connections and per-stage counters of the running pipeline."""
-    data = _ask(_load(topology_path), Command("status"))
+    data = _ask(_load(topology_path), Command("status"), client_key)
     if as_json:
         click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
         return
@@ -153,11 +191,17 @@ def status(topology_path: str, as_json: bool) -> None:
 @click.argument("symbols", nargs=-1, required=True)
 @click.option("--channel", "channels", multiple=True, help="Only these channels (repeatable).")
 @TOPOLOGY_OPTION
+@CLIENT_KEY_OPTION
 def subscribe(
-    venue: str, symbols: tuple[str, ...], channels: tuple[str, ...], topology_path: str
+    venue: str,
+    symbols: tuple[str, ...],
+    channels: tuple[str, ...],
+    topology_path: str,
+    client_key: str,
 ) -> None:
     """Add SYMBOLS of VENUE to the running pipeline."""
-    data = _ask(_load(topology_path), Command("subscribe", venue, list(symbols), list(channels)))
+    command = Command("subscribe", venue, list(symbols), list(channels))
+    data = _ask(_load(topology_path), command, client_key)
     click.echo(f"{data['venue']}: {data['subscriptions']} subscriptions")
 
 
@@ -166,11 +210,17 @@ def subscribe(
 @click.argument("symbols", nargs=-1, required=True)
 @click.option("--channel", "channels", multiple=True, help="Only these channels (repeatable).")
 @TOPOLOGY_OPTION
+@CLIENT_KEY_OPTION
 def unsubscribe(
-    venue: str, symbols: tuple[str, ...], channels: tuple[str, ...], topology_path: str
+    venue: str,
+    symbols: tuple[str, ...],
+    channels: tuple[str, ...],
+    topology_path: str,
+    client_key: str,
 ) -> None:
     """Remove SYMBOLS of VENUE from the running pipeline."""
-    data = _ask(_load(topology_path), Command("unsubscribe", venue, list(symbols), list(channels)))
+    command = Command("unsubscribe", venue, list(symbols), list(channels))
+    data = _ask(_load(topology_path), command, client_key)
     click.echo(f"{data['venue']}: {data['subscriptions']} subscriptions")
 
 
@@ -180,38 +230,69 @@ def unsubscribe(
 @click.option("--count", type=int, default=0, help="Stop after N events (0: never).")
 @click.option("--private", is_flag=True, help="Also the private (account) streams.")
 @TOPOLOGY_OPTION
+@CLIENT_KEY_OPTION
 def tail(
-    prefixes: tuple[str, ...], as_json: bool, count: int, private: bool, topology_path: str
+    prefixes: tuple[str, ...],
+    as_json: bool,
+    count: int,
+    private: bool,
+    topology_path: str,
+    client_key: str,
 ) -> None:
     """Print the published stream; PREFIXES filter topics (e.g. book_ticker. trade.gateio_spot)."""
     import zmq
 
     from actors.messages import EVENT_DECODER
+    from actors.runtime.curve import connect_curve
 
     topology = _load(topology_path)
-    endpoints = [v.publish for v in topology.venues]
-    if private:
-        endpoints += [v.private_publish for v in topology.venues]
-    sub = zmq.Context.instance().socket(zmq.SUB)
-    sub.setsockopt(zmq.LINGER, 0)
-    for endpoint in endpoints:
-        sub.connect(endpoint)
-    for prefix in prefixes or ("",):
-        sub.setsockopt(zmq.SUBSCRIBE, prefix.encode())
+    private_endpoints = [v.private_publish for v in topology.venues] if private else []
+    curved = [e for e in private_endpoints if needs_curve(e)]
+    keys = _client_keys(topology, client_key, curved)
+    ctx = zmq.Context.instance()
+    # One SUB for the plain endpoints, one CURVE client for the tcp private ones.
+    groups = [
+        (
+            [v.publish for v in topology.venues]
+            + [e for e in private_endpoints if e not in curved],
+            None,
+        ),
+        (curved, keys),
+    ]
+    subs = []
+    for endpoints, curve in groups:
+        if not endpoints:
+            continue
+        sub = ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.LINGER, 0)
+        if curve is not None:
+            connect_curve(sub, curve)
+        for endpoint in endpoints:
+            sub.connect(endpoint)
+        for prefix in prefixes or ("",):
+            sub.setsockopt(zmq.SUBSCRIBE, prefix.encode())
+        subs.append(sub)
+    poller = zmq.Poller()
+    for sub in subs:
+        poller.register(sub, zmq.POLLIN)
     seen = 0
     try:
         while count == 0 or seen < count:
-            _topic, payload = sub.recv_multipart()
-            event = EVENT_DECODER.decode(payload)
-            if as_json:
-                click.echo(orjson.dumps(event, default=_default).decode())
-            else:
-                click.echo(format_event(event))
-            seen += 1
+            for sub, _ in poller.poll():
+                _topic, payload = sub.recv_multipart()
+                event = EVENT_DECODER.decode(payload)
+                if as_json:
+                    click.echo(orjson.dumps(event, default=_default).decode())
+                else:
+                    click.echo(format_event(event))
+                seen += 1
+                if seen == count:
+                    break
     except KeyboardInterrupt:
         pass
     finally:
-        sub.close()
+        for sub in subs:
+            sub.close()
 
 
 def _default(obj: Any) -> Any:
@@ -237,6 +318,21 @@ def format_event(event: Any) -> str:
             data["best"] = f"{bids[0][1]}@{bids[0][0]} / {asks[0][1]}@{asks[0][0]}"
     fields = " ".join(f"{k}={v}" for k, v in data.items() if v not in (None, "", 0, False))
     return f"{stamp} {kind:<13} {event.venue:<12} {event.symbol:<12} {fields}"
+
+
+@main.command()
+@click.option("--out", "out_dir", required=True, help="Directory for the key files.")
+@click.option("--name", default="marketpipe", show_default=True, help="File name stem.")
+def keys(out_dir: str, name: str) -> None:
+    """Make a CURVE keypair: NAME.key (public, 0644) and NAME.key_secret (owner-only)."""
+    from actors.runtime.curve import write_keypair
+
+    try:
+        public_path, secret_path, public = write_keypair(out_dir, name)
+    except CurveKeyError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"public key  {public_path}  (share it: {public.decode()})")
+    click.echo(f"secret key  {secret_path}  (owner-only; never share or commit it)")
 
 
 @main.command()

@@ -15,6 +15,9 @@ while True:
     book.apply(event)
     if book.valid:
         print(event.symbol, book.best())
+
+tcp control and private endpoints are CURVE servers: connect with ``curve.client_keys`` and
+``curve.secure`` (see docs/SECURITY.md); ipc ones need only the run directory's owner.
 """
 
 from __future__ import annotations
@@ -24,26 +27,32 @@ import zmq
 
 from actors.control import REPLY_DECODER, Command, Reply
 from actors.messages import BookDelta, BookReset, BookSnapshot, Event
+from actors.runtime.curve import ClientKeys, secure
 
 
 class ControlError(RuntimeError):
     pass
 
 
-def request(endpoint: str, command: Command, *, timeout_s: float = 2.0) -> Reply:
-    """One command to the coordinator; ControlError when nobody answers in time."""
+def request(
+    endpoint: str, command: Command, *, timeout_s: float = 2.0, keys: ClientKeys | None = None
+) -> Reply:
+    """One command to the coordinator; ControlError when nobody answers in time (which is
+    also all a client with a wrong or missing CURVE key ever gets)."""
     ctx = zmq.Context.instance()
     sock = ctx.socket(zmq.REQ)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.RCVTIMEO, int(timeout_s * 1000))
     try:
+        secure(sock, endpoint, keys)
         sock.connect(endpoint)
         sock.send(msgspec.json.encode(command))
         try:
             return REPLY_DECODER.decode(sock.recv())
         except zmq.Again:
+            hint = " (or it does not accept our CURVE key)" if keys else ""
             raise ControlError(
-                f"no coordinator answered on {endpoint} within {timeout_s} s"
+                f"no coordinator answered on {endpoint} within {timeout_s} s{hint}"
             ) from None
     finally:
         sock.close()

@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 from msgspec import Struct
 
-from actors.topology import VenueSpec
+from actors.topology import CurveSpec, VenueSpec
 from actors.venues import Subscription
 
 
@@ -31,6 +31,7 @@ class ActorSpec(Struct, frozen=True, kw_only=True):
     events: str = ""  # the handler's inbox (bound by it)
     subscriptions: list[Subscription] = []  # a connection's initial share of the registry
     log_level: str = "INFO"
+    curve: CurveSpec | None = None  # key file paths, for a handler with a tcp private endpoint
 
 
 # -- actor -> coordinator ------------------------------------------------------------------
@@ -122,7 +123,7 @@ SPEC_DECODER = msgspec.json.Decoder(ActorSpec)
 # -- CLI <-> coordinator (JSON, so any tool can speak it) -----------------------------------
 
 
-class Command(Struct, frozen=True):
+class Command(Struct, frozen=True, forbid_unknown_fields=True):
     cmd: str  # status | subscribe | unsubscribe | stop
     venue: str = ""
     symbols: list[str] = []

@@ -3,7 +3,9 @@
 Sockets:
     ROUTER  binds ipc://<run_dir>/actors   the actors' DEALERs: hello, reports, notices in;
                                            SetSubscriptions and Stop out
-    ROUTER  binds ipc://<run_dir>/control  `pipeline status|subscribe|unsubscribe` (JSON)
+    ROUTER  binds the topology's control   `pipeline status|subscribe|unsubscribe` (JSON);
+                                           ipc://<run_dir>/control by default, or tcp as a
+                                           CURVE server admitting only authorized client keys
 Processes: one child per actor (``python -m actors.runtime.launch SPEC``); under --simulate a
 simulator per venue first, and the venue URLs point at it.
 
@@ -50,15 +52,17 @@ from actors.control import (
     SetSources,
     SetSubscriptions,
 )
+from actors.runtime.curve import Authorizer, ServerKeys, serve_curve
 from actors.runtime.transport import bind, configure, ipc_file, prepare_run_dir
 from actors.simulators import simulator_urls
 from actors.stats import Rate
-from actors.topology import Topology, VenueSpec
+from actors.topology import Topology, VenueSpec, needs_curve
 from actors.venues import Subscription, venue_class
 
 log = logging.getLogger("coordinator")
 
 STOP_GRACE_S = 1.5
+MAX_COMMAND_BYTES = 64 * 1024  # a peer sending more is disconnected by ZeroMQ, unread
 RATE_KEYS = ("frames_in", "events_out", "batches_in")
 
 
@@ -99,6 +103,7 @@ class Coordinator:
         self.notices: deque[dict[str, Any]] = deque(maxlen=50)
         self.stopping = False
         self.started = time.monotonic()
+        self.authorizer: Authorizer | None = None
 
     # -- building the actor set ---------------------------------------------------------------
 
@@ -148,15 +153,23 @@ class Coordinator:
             events=f"ipc://{self.run_dir}/{venue.name}.events",
             subscriptions=subs,
             log_level=self.log_level,
+            curve=self.topology.curve if kind == "handler" else None,
         )
 
     # -- main loop ----------------------------------------------------------------------------
 
     def run(self) -> int:
+        """Raises CurveKeyError for unusable key files and ControlBindError when the control
+        endpoint is taken, before any actor starts."""
+        keys = ServerKeys.load(self.topology.curve) if self._curve_needed() else None
         prepare_run_dir(self.run_dir)
         ctx = zmq.Context()
-        self.actors = bind(configure(ctx.socket(zmq.ROUTER), hwm=10_000), self.actors_endpoint)
-        self.control = bind(configure(ctx.socket(zmq.ROUTER)), self.topology.control)
+        try:
+            self.actors = bind(configure(ctx.socket(zmq.ROUTER), hwm=10_000), self.actors_endpoint)
+            self.control = self.bind_control(ctx, keys)
+        except BaseException:
+            ctx.destroy(linger=0)
+            raise
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._on_signal)
         try:
@@ -178,9 +191,32 @@ class Coordinator:
             self.loop()
         finally:
             self.shutdown()
+            if self.authorizer is not None:
+                self.authorizer.stop()
             ctx.destroy(linger=0)
             self.remove_ipc_files()
         return 0
+
+    def _curve_needed(self) -> bool:
+        endpoints = [self.topology.control, *(v.private_publish for v in self.topology.venues)]
+        return self.topology.curve is not None and any(needs_curve(e) for e in endpoints)
+
+    def bind_control(self, ctx: zmq.Context, keys: ServerKeys | None) -> zmq.Socket:  # type: ignore[type-arg]
+        endpoint = self.topology.control
+        sock = configure(ctx.socket(zmq.ROUTER))
+        sock.setsockopt(zmq.MAXMSGSIZE, MAX_COMMAND_BYTES)
+        if needs_curve(endpoint):
+            assert keys is not None  # the topology refuses tcp control without curve
+            self.authorizer = Authorizer(ctx, keys.authorized)
+            serve_curve(sock, keys.pair)
+        try:
+            return bind(sock, endpoint)
+        except zmq.ZMQError as exc:
+            sock.close()
+            raise ControlBindError(
+                f"control: cannot bind {endpoint}: {exc.strerror} "
+                "(is another pipeline running there?)"
+            ) from None
 
     def _on_signal(self, signum: int, _frame: object) -> None:
         if not self.stopping:
@@ -363,17 +399,27 @@ class Coordinator:
     # -- commands from the CLI ----------------------------------------------------------------
 
     def on_control(self, frames: list[bytes]) -> None:
-        if len(frames) < 2:
-            return
-        identity, body = frames[0], frames[-1]
+        """One command per message: a JSON frame after the envelope (REQ's empty delimiter,
+        or none from a DEALER).  Anything else gets an error reply; nothing a client sends
+        can stop us serving the next one."""
+        identity, rest = frames[0], frames[1:]
+        envelope = [identity, b""] if rest[:1] == [b""] else [identity]
+        body = rest[len(envelope) - 1 :]
         try:
-            command = COMMAND_DECODER.decode(body)
-            reply = self.execute(command)
+            if len(body) != 1:
+                raise ValueError(f"a command is one JSON frame; got {len(body)} frames")
+            reply = self.execute(COMMAND_DECODER.decode(body[0]))
         except msgspec.DecodeError as exc:
             reply = Reply(ok=False, error=f"malformed command: {exc}")
         except (KeyError, ValueError) as exc:
             reply = Reply(ok=False, error=str(exc.args[0] if exc.args else exc))
-        self.control.send_multipart((identity, b"", msgspec.json.encode(reply)))
+        except Exception as exc:  # a bug must not take control down: say so, keep serving
+            log.exception("control command failed")
+            reply = Reply(ok=False, error=f"internal error: {type(exc).__name__}")
+        try:
+            self.control.send_multipart([*envelope, msgspec.json.encode(reply)], zmq.NOBLOCK)
+        except zmq.Again:
+            log.warning("control reply dropped: the client is not reading")
 
     def execute(self, command: Command) -> Reply:
         match command.cmd:
@@ -515,12 +561,21 @@ class Coordinator:
         return {
             "topology": self.source,
             "run_dir": self.run_dir,
+            "control": {
+                "endpoint": self.topology.control,
+                "curve": needs_curve(self.topology.control),
+                "refused_clients": self.authorizer.denied if self.authorizer else 0,
+            },
             "simulate": self.simulate,
             "uptime_s": round(now - self.started, 1),
             "venues": venues,
             "actors": actors,
             "notices": list(self.notices)[-20:],
         }
+
+
+class ControlBindError(RuntimeError):
+    """The control endpoint cannot be bound (in use, bad address)."""
 
 
 def _state(child: Child, now: float) -> str:

@@ -25,6 +25,7 @@ import zmq
 from actors.client import LocalBook, request
 from actors.control import Command
 from actors.messages import EVENT_DECODER, Event
+from actors.runtime.curve import ClientKeys
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,7 +47,11 @@ class Pipeline:
         venues: dict[str, dict[str, Any]] | None = None,
         simulate: bool = True,
         env: dict[str, str] | None = None,
+        top: dict[str, Any] | None = None,
+        keys: ClientKeys | None = None,
     ):
+        """``top``: more top-level topology keys (control, curve); ``keys``: the CURVE client
+        keys our commands use when control is tcp."""
         self.run_dir = tempfile.mkdtemp(prefix="mpt-", dir="/tmp")
         if venues is None:
             channels = channels or ["book_ticker", "trades", "order_book", "tickers"]
@@ -56,9 +61,11 @@ class Pipeline:
         self.venues = venues
         self.publish = next(iter(venues.values()))["publish"]
         self.topology = Path(self.run_dir) / "topology.yaml"
-        doc = {"run_dir": f"{self.run_dir}/run", "parsers": parsers, "venues": venues}
+        doc = {"run_dir": f"{self.run_dir}/run", "parsers": parsers, **(top or {})}
+        doc["venues"] = venues
         self.topology.write_text(yaml.safe_dump(doc, sort_keys=False))
-        self.control = f"ipc://{self.run_dir}/run/control"
+        self.control = doc.get("control", f"ipc://{self.run_dir}/run/control")
+        self.keys = keys
         self.simulate = simulate
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
@@ -79,8 +86,10 @@ class Pipeline:
         self.sub.setsockopt(zmq.SUBSCRIBE, b"")
         self.private_sub = self.ctx.socket(zmq.SUB)
         self.private_sub.setsockopt(zmq.LINGER, 0)
-        for name in self.venues:
-            self.private_sub.connect(f"ipc://{self.run_dir}/run/{name}.private")
+        for name, body in self.venues.items():
+            private = body.get("private_publish", f"ipc://{self.run_dir}/run/{name}.private")
+            if private.startswith("ipc://"):  # tcp ones are CURVE: tests connect themselves
+                self.private_sub.connect(private)
         self.private_sub.setsockopt(zmq.SUBSCRIBE, b"")
         command = [sys.executable, "-m", "actors.cli", "run", str(self.topology)]
         with open(self.log, "wb") as log:
@@ -130,7 +139,7 @@ class Pipeline:
     # -- steering and watching ------------------------------------------------------------------
 
     def command(self, cmd: str, **kw: Any) -> Any:
-        reply = request(self.control, Command(cmd, **kw), timeout_s=2)
+        reply = request(self.control, Command(cmd, **kw), timeout_s=2, keys=self.keys)
         assert reply.ok, reply.error
         return reply.data
 

@@ -4,8 +4,9 @@ Sockets:
     PULL    binds the venue's events inbox; every parser of the venue connects to it
     XPUB    binds the venue's publish endpoint; consumers SUB by topic prefix, and each new
             subscription gets a snapshot of every live book it covers (late joiners)
-    PUB     binds the venue's private endpoint (ipc, owner-only): orders, fills, balances,
-            positions, which never go out on the public one
+    PUB     binds the venue's private endpoint: orders, fills, balances, positions, which
+            never go out on the public one; ipc in the owner-only run directory by default,
+            or tcp as a CURVE server admitting only the authorized client keys
     DEALER  connects to the coordinator (hello, reports, notices)
 REST snapshots (and futures contract sizes) are fetched on a small thread pool, so the loop
 never waits on the network.  Books whose venue sends snapshots in the stream (Gate.io obu)
@@ -51,7 +52,9 @@ from actors.messages import (
 from actors.ordering import Lost, NewEpoch, Reorder
 from actors.runtime import http
 from actors.runtime.actor import Actor
+from actors.runtime.curve import Authorizer, ServerKeys, serve_curve
 from actors.runtime.transport import bind, configure, dealer
+from actors.topology import needs_curve
 from actors.venues import FrameError, Subscription, load_venue
 
 DRAIN_MAX = 256
@@ -106,9 +109,14 @@ class HandlerActor(Actor):
         self.pub = configure(self.ctx.socket(zmq.XPUB), hwm=100_000)
         self.pub.setsockopt(zmq.XPUB_VERBOSE, 1)  # hear every subscribe, not just new topics
         bind(self.pub, spec.venue.publish)
-        self.private = bind(
-            configure(self.ctx.socket(zmq.PUB), hwm=100_000), spec.venue.private_publish
-        )
+        self.private = configure(self.ctx.socket(zmq.PUB), hwm=100_000)
+        self.authorizer: Authorizer | None = None
+        if needs_curve(spec.venue.private_publish):
+            assert spec.curve is not None  # the topology refuses tcp private without curve
+            keys = ServerKeys.load(spec.curve)
+            self.authorizer = Authorizer(self.ctx, keys.authorized)
+            serve_curve(self.private, keys.pair)
+        bind(self.private, spec.venue.private_publish)
         self.control = dealer(self.ctx, self.name, spec.coordinator)
         self.hello(self.control)
 
@@ -132,6 +140,8 @@ class HandlerActor(Actor):
             self.loop()
         finally:
             self.pool.shutdown(wait=False, cancel_futures=True)
+            if self.authorizer is not None:
+                self.authorizer.stop()
 
     def loop(self) -> None:
         poller = zmq.Poller()
@@ -380,4 +390,5 @@ class HandlerActor(Actor):
             "reorder_pending": self.reorder.pending,
             "late_batches": self.reorder.late,
             "rejected": dict(self.rejected),
+            "private_refused_clients": self.authorizer.denied if self.authorizer else 0,
         }
