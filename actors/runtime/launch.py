@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import logging
+import resource
 import sys
 
 from actors.control import SPEC_DECODER
 
 
+def no_core_dumps() -> None:
+    """A crash must not write our memory (API secrets, CURVE keys) to a core file."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
 def main(argv: list[str]) -> int:
+    no_core_dumps()
     spec = SPEC_DECODER.decode(argv[1])
     logging.basicConfig(
         level=spec.log_level,
