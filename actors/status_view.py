@@ -31,6 +31,11 @@ def render(data: dict[str, Any]) -> str:
         f"pipeline {data['topology']}  up {data['uptime_s']} s  run_dir {data['run_dir']}"
         + ("  [simulated venues]" if data["simulate"] else "")
     ]
+    if control := data.get("control"):
+        line = f"  control {control['endpoint']}"
+        if control["curve"]:
+            line += f" (CURVE; unknown client keys refused: {control['refused_clients']})"
+        lines.append(line)
     for name, venue in data["venues"].items():
         subs = sum(len(share) for share in venue["subscriptions"])
         lines.append(

@@ -265,6 +265,7 @@ def test_curve_admits_only_authorized_clients_to_control_and_private_streams(
             # The CLI finds alice's key in the topology, or takes one; mallory's gets nothing.
             cli = pipeline_cli("status", "-t", str(p.topology))
             assert cli.returncode == 0 and "gateio_spot.handler" in cli.stdout, cli.stderr
+            assert f"control {control} (CURVE; unknown client keys refused: " in cli.stdout
             tail = pipeline_cli(
                 "tail", "--private", "--json", "--count", "1", "-t", str(p.topology)
             )
@@ -330,7 +331,8 @@ def assert_nowhere(secrets: list[str], texts: dict[str, str]) -> None:
     for where, text in texts.items():
         for secret in secrets:
             for form in encodings(secret):
-                assert form not in text, f"a secret ({form[:4]}...) leaked into {where}"
+                if form in text:  # not an assert: its message would print the secret
+                    pytest.fail(f"a secret ({form[:4]}...) leaked into {where}")
 
 
 def proc_text(pid: int, name: str) -> str:
@@ -436,3 +438,23 @@ def test_secrets_stay_out_of_the_refusals_of_a_wrong_secret(tmp_path: Path) -> N
         texts["coordinator and actor logs"] = p.output()
     assert "subscriptions refused" in texts["pipeline status"]  # the refusals were shown
     assert_nowhere(secrets, texts)
+
+
+def test_venue_error_texts_lose_our_key_and_secret_before_logs_and_status() -> None:
+    from actors.control import ActorSpec
+    from actors.runtime.http import HttpError
+    from actors.stages.connection import ConnectionActor
+    from actors.topology import parse
+
+    text = "venues:\n  mexc_spot:\n    symbols: [BTC/USDT]\n    channels: [trades]\n"
+    venue = parse(text + "    publish: tcp://127.0.0.1:1\n", cores=1, environ={}).venues[0]
+    spec = ActorSpec(name="c", kind="connection", venue=venue, run_dir="/tmp", coordinator="")
+    actor = ConnectionActor(spec)
+    try:
+        actor.credentials = ("k-mexc", "s3cr3t-value")
+        echo = HttpError(400, 'HTTP 400 from POST /api: {"msg": "bad k-mexc / s3cr3t-value"}')
+        assert (
+            actor.redact(echo) == 'HTTP 400 from POST /api: {"msg": "bad <redacted> / <redacted>"}'
+        )
+    finally:
+        actor.ctx.term()

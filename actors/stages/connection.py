@@ -146,12 +146,13 @@ class ConnectionActor(Actor):
         except http.HttpError as exc:
             self.count("session_errors")
             if exc.refused:  # a bad key or signature: repeating it cannot help
-                self.refuse_session(str(exc), exc.status)
+                self.refuse_session(self.redact(exc), exc.status)
             else:
-                self.log.warning("session setup for %s failed: %s", self.url, exc)
+                self.log.warning("session setup for %s failed: %s", self.url, self.redact(exc))
         except Exception as exc:  # every way a session can end: log it and go again
             self.count("session_errors")
-            self.log.warning("session to %s ended: %s: %s", self.url, type(exc).__name__, exc)
+            why = self.redact(exc)
+            self.log.warning("session to %s ended: %s: %s", self.url, type(exc).__name__, why)
         finally:
             if socket is not None:
                 socket.stop()
@@ -202,7 +203,8 @@ class ConnectionActor(Actor):
             new = await self.connect()
         except Exception as exc:
             self.count("rotation_errors")
-            self.log.warning("replacement socket failed (%s); keeping the old one", exc)
+            why = self.redact(exc)
+            self.log.warning("replacement socket failed (%s); keeping the old one", why)
             old.opened += ROTATION_RETRY_S - (time.monotonic() - old.opened)
             return old
         self.count("rotations")
@@ -216,6 +218,14 @@ class ConnectionActor(Actor):
         with contextlib.suppress(Exception):
             await asyncio.wait_for(old.ws.close(), 1.0)
         return new
+
+    def redact(self, error: BaseException) -> str:
+        """An error's text with our key and secret cut out: venue answers (HTTP bodies,
+        close reasons) are not ours to trust, and this text reaches logs and status."""
+        text = str(error)
+        for value in self.credentials or ():
+            text = text.replace(value, "<redacted>")
+        return text
 
     def refuse_session(self, message: str, status: int) -> None:
         """Stop: the coordinator takes our share out of play and tells us (we go idle)."""
@@ -248,7 +258,8 @@ class ConnectionActor(Actor):
                 self.count("session_keepalives")
             except OSError as exc:
                 self.count("session_keepalive_errors")
-                self.log.warning("session keep-alive failed (%s); reconnecting", exc)
+                why = self.redact(exc)
+                self.log.warning("session keep-alive failed (%s); reconnecting", why)
                 await ws.close(code=1000, reason="session expired")
                 return
 
