@@ -168,7 +168,10 @@ class Coordinator:
             self.actors = bind(configure(ctx.socket(zmq.ROUTER), hwm=10_000), self.actors_endpoint)
             self.control = self.bind_control(ctx, keys)
         except BaseException:
+            if self.authorizer is not None:
+                self.authorizer.stop()
             ctx.destroy(linger=0)
+            self.remove_ipc_files()
             raise
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._on_signal)

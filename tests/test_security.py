@@ -148,6 +148,29 @@ def test_run_refuses_missing_server_keys_before_starting_anything(tmp_path: Path
     assert not (tmp_path / "run").exists()  # refused before anything started
 
 
+def test_run_refuses_a_taken_tcp_control_endpoint_and_leaves_nothing(tmp_path: Path) -> None:
+    write_keypair(tmp_path / "keys", "server")
+    write_keypair(tmp_path / "keys/clients", "alice")
+    taken = zmq.Context.instance().socket(zmq.ROUTER)
+    taken.setsockopt(zmq.LINGER, 0)
+    port = taken.bind_to_random_port("tcp://127.0.0.1")
+    topology = tmp_path / "t.yaml"
+    topology.write_text(
+        f"run_dir: {tmp_path}/run\ncontrol: tcp://127.0.0.1:{port}\n"
+        "curve: {server_public: keys/server.key, server_secret: keys/server.key_secret,"
+        " authorized_clients: keys/clients}\n"
+        "venues:\n  gateio_spot:\n    symbols: [BTC/USDT]\n    channels: [trades]\n"
+        f"    publish: tcp://127.0.0.1:{free_port()}\n"
+    )
+    try:
+        run = pipeline_cli("run", "--simulate", str(topology))
+    finally:
+        taken.close()
+    assert run.returncode == 1
+    assert f"control: cannot bind tcp://127.0.0.1:{port}: Address already in use" in run.stderr
+    assert not (tmp_path / "run").exists()
+
+
 # -- CURVE end to end -----------------------------------------------------------------------
 
 
