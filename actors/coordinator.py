@@ -210,7 +210,7 @@ class Coordinator:
         sock.setsockopt(zmq.MAXMSGSIZE, MAX_COMMAND_BYTES)
         if needs_curve(endpoint):
             assert keys is not None  # the topology refuses tcp control without curve
-            self.authorizer = Authorizer(ctx, keys.authorized)
+            self.authorizer = Authorizer(ctx, keys.authorized, f"control {endpoint}")
             serve_curve(sock, keys.pair)
         try:
             return bind(sock, endpoint)

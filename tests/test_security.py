@@ -284,6 +284,8 @@ def test_curve_admits_only_authorized_clients_to_control_and_private_streams(
             assert status["control"]["refused_clients"] >= 2  # mallory's two requests
             handler = p.actor("gateio_spot.handler")
             assert handler["info"]["private_refused_clients"] >= 1  # mallory's SUB
+            # named in the log once per process (coordinator, handler), not per retry
+            assert p.output().count(mallory.client.public.decode()) == 2
 
             # The CLI finds alice's key in the topology, or takes one; mallory's gets nothing.
             cli = pipeline_cli("status", "-t", str(p.topology))

@@ -224,9 +224,13 @@ def client_keys(spec: CurveSpec | None, client_key: str = "") -> ClientKeys | No
 class Authorizer:
     """The ZAP handler of one process: admits the authorized public keys, counts the rest."""
 
-    def __init__(self, ctx: zmq.Context, authorized: frozenset[bytes]) -> None:  # type: ignore[type-arg]
+    MAX_LOGGED = 100  # distinct refused keys logged; a key-spraying peer cannot flood logs
+
+    def __init__(self, ctx: zmq.Context, authorized: frozenset[bytes], where: str) -> None:  # type: ignore[type-arg]
         self.authorized = authorized
+        self.where = where  # for the log: which endpoint refused
         self.denied = 0
+        self._logged: set[bytes] = set()
         self._lock = threading.Lock()
         self._auth = ThreadAuthenticator(ctx, log=logging.getLogger("curve.zap"))
         self._auth.start()
@@ -238,7 +242,15 @@ class Authorizer:
             return True
         with self._lock:
             self.denied += 1
-        log.warning("refused a CURVE client with an unknown public key %s", key.decode())
+            first = key not in self._logged and len(self._logged) < self.MAX_LOGGED
+            if first:
+                self._logged.add(key)
+        if first:  # a refused client retries every 100 ms: say it once per key
+            log.warning(
+                "%s: refused a CURVE client with an unknown public key %s",
+                self.where,
+                key.decode(),
+            )
         return False
 
     def stop(self) -> None:

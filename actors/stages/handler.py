@@ -114,7 +114,8 @@ class HandlerActor(Actor):
         if needs_curve(spec.venue.private_publish):
             assert spec.curve is not None  # the topology refuses tcp private without curve
             keys = ServerKeys.load(spec.curve)
-            self.authorizer = Authorizer(self.ctx, keys.authorized)
+            where = f"{self.name} private {spec.venue.private_publish}"
+            self.authorizer = Authorizer(self.ctx, keys.authorized, where)
             serve_curve(self.private, keys.pair)
         bind(self.private, spec.venue.private_publish)
         self.control = dealer(self.ctx, self.name, spec.coordinator)
