@@ -35,6 +35,7 @@ from actors.runtime.curve import (
     write_keypair,
 )
 from actors.simulators.gateio_spot import GateioSpotSimulator
+from actors.simulators.mexc_futures import MexcFuturesSimulator
 from actors.simulators.mexc_spot import MexcSpotSimulator
 from tests.harness import (
     ROOT,
@@ -430,7 +431,12 @@ def test_secrets_stay_out_of_the_refusals_of_a_wrong_secret(tmp_path: Path) -> N
     # The venues know these keys with other secrets: every signature is refused.
     gate = lambda: GateioSpotSimulator(["BTC_USDT"], credentials={"k-gate": "other"})  # noqa: E731
     mexc = lambda: MexcSpotSimulator(["BTCUSDT"], credentials={"k-mexc": "other"})  # noqa: E731
-    with simulator_in_thread(gate) as gate_sim, simulator_in_thread(mexc) as mexc_sim:
+    futures = lambda: MexcFuturesSimulator(["BTC_USDT"], credentials={"k-mexc": "other"})  # noqa: E731
+    with (
+        simulator_in_thread(gate) as gate_sim,
+        simulator_in_thread(mexc) as mexc_sim,
+        simulator_in_thread(futures) as futures_sim,
+    ):
         venues = {
             "gateio_spot": {
                 "symbols": ["BTC/USDT"],
@@ -444,6 +450,13 @@ def test_secrets_stay_out_of_the_refusals_of_a_wrong_secret(tmp_path: Path) -> N
                 "channels": ["book_ticker", *PRIVATE],
                 "ws_url": mexc_sim.ws_url,
                 "rest_url": mexc_sim.rest_url,
+                "credentials": MEXC,
+            },
+            "mexc_futures": {  # a refused login rather than a refused REST call
+                "symbols": ["BTC/USDT:USDT"],
+                "channels": ["trades", *PRIVATE],
+                "ws_url": futures_sim.ws_url,
+                "rest_url": futures_sim.rest_url,
                 "credentials": MEXC,
             },
         }
