@@ -165,13 +165,16 @@ class Coordinator:
         prepare_run_dir(self.run_dir)
         ctx = zmq.Context()
         try:
-            self.actors = bind(configure(ctx.socket(zmq.ROUTER), hwm=10_000), self.actors_endpoint)
+            # Control first: if a tcp control endpoint is taken, another pipeline may run in
+            # this run_dir, and binding our actors endpoint would take over its ipc file.
             self.control = self.bind_control(ctx, keys)
+            self.actors = bind(configure(ctx.socket(zmq.ROUTER), hwm=10_000), self.actors_endpoint)
         except BaseException:
             if self.authorizer is not None:
                 self.authorizer.stop()
             ctx.destroy(linger=0)
-            self.remove_ipc_files()
+            with contextlib.suppress(OSError):  # only if we made it and nothing lives there
+                os.rmdir(self.run_dir)
             raise
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._on_signal)
