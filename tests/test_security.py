@@ -119,6 +119,11 @@ def test_unusable_key_files_are_clear_errors_that_never_show_a_key(tmp_path: Pat
     bent.chmod(0o600)
     assert "secret-key is not valid Z85" in error(load_secret, bent)
     assert "is a directory, not a key file" in error(load_public, tmp_path)
+    _, other_file, other_public = write_keypair(tmp_path, "other")
+    mixed = tmp_path / "mixed.key_secret"
+    mixed.write_text(secret_file.read_text().replace(public.decode(), other_public.decode()))
+    mixed.chmod(0o600)
+    assert "its public-key does not belong to its secret-key" in error(load_secret, mixed)
     empty = tmp_path / "nobody"
     empty.mkdir()
     assert "holds no client public keys (*.key): nobody could connect" in error(
@@ -129,6 +134,7 @@ def test_unusable_key_files_are_clear_errors_that_never_show_a_key(tmp_path: Pat
     clients.mkdir()
     (clients / "server.key").write_bytes((tmp_path / "server.key").read_bytes())
     assert load_authorized("c", str(clients)) == {public}
+    assert "secret=" not in repr(load_secret("s", str(other_file)))
 
 
 def test_run_refuses_missing_server_keys_before_starting_anything(tmp_path: Path) -> None:

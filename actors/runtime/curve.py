@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import zmq
-import zmq.auth
 from zmq.auth.thread import ThreadAuthenticator
+from zmq.utils import z85
 
 from actors.topology import CurveSpec, needs_curve
 
@@ -48,9 +48,6 @@ class CurveKeyError(ValueError):
 class KeyPair:
     public: bytes  # Z85
     secret: bytes = field(repr=False)  # Z85; never in a repr, log or message
-
-    def __repr__(self) -> str:
-        return f"KeyPair(public={self.public.decode()!r}, secret=<redacted>)"
 
 
 @dataclass(frozen=True)
@@ -108,11 +105,9 @@ def _write(path: Path, data: bytes, mode: int) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     except OSError as exc:
         raise CurveKeyError("--out", path, f"cannot create: {exc.strerror}") from None
-    try:
+    with os.fdopen(fd, "wb") as f:
         os.fchmod(fd, mode)  # the umask may have taken bits we want (0644 for public keys)
-        os.write(fd, data)
-    finally:
-        os.close(fd)
+        f.write(data)
 
 
 def _read_certificate(what: str, path: str) -> tuple[bytes, bytes | None]:
@@ -147,7 +142,7 @@ def _check_z85(what: str, path: str, name: str, key: bytes) -> None:
             what, path, f"{name} is {len(key)} characters; a Z85 CURVE key has {Z85_KEY_LEN}"
         )
     try:
-        zmq.utils.z85.decode(key)
+        z85.decode(key)
     except (ValueError, KeyError, IndexError):
         raise CurveKeyError(what, path, f"{name} is not valid Z85") from None
 
@@ -162,6 +157,8 @@ def load_secret(what: str, path: str) -> KeyPair:
     public, secret = _read_certificate(what, path)
     if secret is None:
         raise CurveKeyError(what, path, "holds no secret-key: name the .key_secret file")
+    if zmq.curve_public(secret) != public:
+        raise CurveKeyError(what, path, "its public-key does not belong to its secret-key")
     mode = os.stat(path).st_mode
     if mode & 0o077:
         raise CurveKeyError(
