@@ -398,8 +398,24 @@ def sweep(p: Pipeline, secrets: list[str]) -> dict[str, str]:
     return texts
 
 
+def assert_owner_only_ipc(p: Pipeline) -> None:
+    """The default: control and private streams are ipc sockets only their owner can reach."""
+    run = Path(p.run_dir) / "run"
+    assert stat.S_IMODE(run.stat().st_mode) == 0o700
+    status = p.status()
+    assert status["control"] == {
+        "endpoint": f"ipc://{run}/control",
+        "curve": False,
+        "refused_clients": 0,
+    }
+    for name in ("control", *(f"{venue}.private" for venue in p.venues)):
+        mode = (run / name).stat().st_mode
+        assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o600, name
+
+
 @pytest.mark.slow
 def test_secrets_appear_in_no_log_status_event_environment_or_file(tmp_path: Path) -> None:
+    """Also proves the defaults: control and private streams on owner-only ipc."""
     secrets = [f"mpt-gate-secret-{os.urandom(6).hex()}", f"mpt-mexc-secret-{os.urandom(6).hex()}"]
     env = {"MPT_GATE_KEY": "k-gate", "MPT_GATE_SECRET": secrets[0]}
     env |= {"MPT_MEXC_KEY": "k-mexc", "MPT_MEXC_SECRET": secrets[1]}
@@ -422,6 +438,7 @@ def test_secrets_appear_in_no_log_status_event_environment_or_file(tmp_path: Pat
         )
         p.command("subscribe", venue="gateio_spot", symbols=["ETH/USDT"], channels=["orders"])
         p.pump(1.0)
+        assert_owner_only_ipc(p)
         texts = sweep(p, secrets)
         assert p.stop() == 0
     texts["coordinator and actor logs"] = p.output()
