@@ -414,7 +414,7 @@ def assert_owner_only_ipc(p: Pipeline) -> None:
 
 
 @pytest.mark.slow
-def test_secrets_appear_in_no_log_status_event_environment_or_file(tmp_path: Path) -> None:
+def test_secrets_appear_in_no_log_status_event_environment_or_file() -> None:
     """Also proves the defaults: control and private streams on owner-only ipc."""
     secrets = [f"mpt-gate-secret-{os.urandom(6).hex()}", f"mpt-mexc-secret-{os.urandom(6).hex()}"]
     env = {"MPT_GATE_KEY": "k-gate", "MPT_GATE_SECRET": secrets[0]}
@@ -447,7 +447,7 @@ def test_secrets_appear_in_no_log_status_event_environment_or_file(tmp_path: Pat
 
 
 @pytest.mark.slow
-def test_secrets_stay_out_of_the_refusals_of_a_wrong_secret(tmp_path: Path) -> None:
+def test_secrets_stay_out_of_the_refusals_of_a_wrong_secret() -> None:
     secrets = [f"mpt-gate-secret-{os.urandom(6).hex()}", f"mpt-mexc-secret-{os.urandom(6).hex()}"]
     env = {"MPT_GATE_KEY": "k-gate", "MPT_GATE_SECRET": secrets[0]}
     env |= {"MPT_MEXC_KEY": "k-mexc", "MPT_MEXC_SECRET": secrets[1]}
