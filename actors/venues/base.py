@@ -70,14 +70,14 @@ class Venue:
     ) -> None:
         self.options: Mapping[str, Any] = options or {}
         self._credentials = _checked_credentials(credentials)
+        # The bare base (tests of the interface) declares no channels.
+        known = getattr(self, "channels", frozenset()) | self.private_channels
         try:
             self.stale_after: dict[str, float] = staleness.thresholds(
-                self.STALE_AFTER,
-                self.options.get("stale_after"),
-                self.channels | self.private_channels,
+                self.STALE_AFTER, self.options.get("stale_after"), known
             )
         except ValueError as exc:
-            raise ValueError(f"{self.name}: {exc}") from None
+            raise ValueError(f"{getattr(self, 'name', type(self).__name__)}: {exc}") from None
 
     def __repr__(self) -> str:
         # Never the secret (nor the key): reprs end up in logs and `pipeline status`.
