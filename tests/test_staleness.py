@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from actors.messages import BookDelta, BookReset, BookSnapshot, Event
+from actors.simulators.gateio_spot import GateioSpotSimulator
 from actors.staleness import (
     BACKOFF_CAP_S,
     FLOOR_S,
@@ -21,6 +22,7 @@ from actors.staleness import (
 from actors.topology import TopologyError, parse
 from actors.venues import load_venue
 from tests.harness import Pipeline, running_pipeline, wait_until
+from tests.simulators.wire import collect, http_get, pushes, reply, run, send, ws_connect
 
 CONN = "v.connection.0"
 OTHER = "v.connection.1"
@@ -230,6 +232,57 @@ def test_a_new_share_forgets_what_the_connection_no_longer_carries() -> None:
     assert watchdog.watched() == 1
     assert due(watchdog, 10.0) == []
     assert watchdog.seen(*BOOK, 10.0) is False  # unknown: ignored
+
+
+# -- the simulator's fault --------------------------------------------------------------------
+
+
+def books_of(msgs: list[dict[str, Any]]) -> dict[str, int]:
+    """Order book pushes per pair."""
+    counts: dict[str, int] = {}
+    for result in pushes(msgs, "spot.order_book_update"):
+        counts[result["s"]] = counts.get(result["s"], 0) + 1
+    return counts
+
+
+def test_stale_sub_silences_one_stream_until_resubscribed_or_its_time_ends() -> None:
+    async def scenario() -> None:
+        sim = GateioSpotSimulator(["BTC_USDT", "ETH_USDT"], host="127.0.0.1", port=0, seed=1)
+        async with sim, ws_connect(sim) as ws:
+            for pair in ("BTC_USDT", "ETH_USDT"):
+                await send(ws, "spot.order_book_update", [pair, "100ms"])
+                assert (await reply(ws))["error"] is None
+            await collect(ws, 0.3)
+            base = sim.control_url
+            # By the venue's channel name, for 1 s: only BTC's book goes silent.
+            status, body = await http_get(
+                f"{base}/stale_sub?channel=spot.order_book_update&symbol=BTC_USDT&seconds=1"
+            )
+            assert (status, body["muted"]) == (200, 1)
+            await collect(ws, 0.2)  # what was already on its way
+            silent = books_of(await collect(ws, 0.5))
+            assert "BTC_USDT" not in silent and silent["ETH_USDT"] >= 3
+            await collect(ws, 0.4)  # the second ends
+            assert books_of(await collect(ws, 0.5)).get("BTC_USDT", 0) >= 3
+
+            # By the normalized name, for the default 30 s: a re-subscribe ends it.
+            status, body = await http_get(f"{base}/stale_sub?channel=order_book&symbol=ETH_USDT")
+            assert (status, body["muted"], body["stale_seconds"]) == (200, 1, 30)
+            await collect(ws, 0.2)
+            silent = books_of(await collect(ws, 0.5))
+            assert "ETH_USDT" not in silent and silent["BTC_USDT"] >= 3
+            assert sim.stats()["muted_subscriptions"] == 1
+            for event in ("unsubscribe", "subscribe"):
+                await send(ws, "spot.order_book_update", ["ETH_USDT", "100ms"], event=event)
+                assert (await reply(ws))["error"] is None
+            assert books_of(await collect(ws, 0.5)).get("ETH_USDT", 0) >= 3
+
+            status, body = await http_get(f"{base}/stale_sub?channel=trades&symbol=BTC_USDT")
+            assert status == 404 and "no connection holds trades BTC_USDT" in body["message"]
+            status, body = await http_get(f"{base}/stale_sub?channel=order_book")
+            assert status == 400 and "channel and symbol are required" in body["message"]
+
+    run(scenario(), timeout=20)
 
 
 # -- end to end --------------------------------------------------------------------------------
