@@ -355,14 +355,24 @@ def connection(p: Pipeline, venue: str) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("venue", list(CASES))
-def test_a_stale_book_is_reset_renewed_and_resynced_alone(venue: str) -> None:
+@pytest.mark.parametrize(
+    ("venue", "options"),
+    [
+        *((venue, {}) for venue in CASES),
+        # A book whose snapshots come in the stream: the renewal itself brings the full push.
+        ("gateio_spot", {"book_mode": "obu", "book_depth": 400}),
+    ],
+    ids=[*CASES, "gateio_spot-obu"],
+)
+def test_a_stale_book_is_reset_renewed_and_resynced_alone(
+    venue: str, options: dict[str, Any]
+) -> None:
     symbols, natives, _, _ = CASES[venue]
     stale, others = natives[1], [n for n in natives if n != natives[1]]
     body = {
         "symbols": symbols,
         "channels": CHANNELS_OF[venue],
-        "options": {"stale_after": {"order_book": 2}},
+        "options": {**options, "stale_after": {"order_book": 2}},
     }
     with running_pipeline(venues={venue: body}, parsers=1) as p:
         p.pump_until(lambda: all(p.valid(n, venue) for n in natives), 20, "books")
