@@ -5,6 +5,9 @@ topology overrides, and end to end: one symbol's order book goes silent on a liv
 from __future__ import annotations
 
 import itertools
+import json
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -21,7 +24,7 @@ from actors.staleness import (
 )
 from actors.topology import TopologyError, parse
 from actors.venues import load_venue
-from tests.harness import Pipeline, running_pipeline, wait_until
+from tests.harness import ROOT, Pipeline, running_pipeline, wait_until
 from tests.simulators.wire import collect, http_get, pushes, reply, run, send, ws_connect
 
 CONN = "v.connection.0"
@@ -350,6 +353,14 @@ def assert_books_match_truth(p: Pipeline, venue: str, natives: list[str]) -> Non
     p.sim("resume", venue)
 
 
+def pipeline_status(p: Pipeline, *flags: str) -> str:
+    """What `pipeline status` prints."""
+    command = [sys.executable, "-m", "actors.cli", "status", "-t", str(p.topology), *flags]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def connection(p: Pipeline, venue: str) -> dict[str, Any]:
     return p.actor(f"{venue}.connection.0")
 
@@ -406,9 +417,13 @@ def test_a_stale_book_is_reset_renewed_and_resynced_alone(
             assert_continuous(after, native)
 
         def counted() -> bool:
-            return p.status()["venues"][venue]["stale_subscriptions"] == 1
+            shown = p.status()["venues"][venue]
+            return shown["stale_subscriptions"] == 1 and shown["stale_now"] == []
 
         wait_until(counted, 5, "the stale subscription in pipeline status", p)
+        text, raw = (pipeline_status(p, *flag) for flag in ((), ("--json",)))
+        assert "stale subscriptions: 1 (still silent: none now)" in text
+        assert json.loads(raw)["venues"][venue]["stale_subscriptions"] == 1
         handler = p.actor(f"{venue}.handler")
         assert handler["counters"]["stale_renewals"] >= 1
         now = connection(p, venue)
