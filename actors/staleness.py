@@ -34,7 +34,9 @@ BACKOFF_CAP_S), and each connection gets at most RENEWALS_PER_S renewals a secon
 is an unsubscribe plus a subscribe, so that is 10 requests a second, a tenth of MEXC's
 documented 100 messages per second per connection (Gate.io documents no subscribe limit).
 A subscription whose connection delivered nothing at all within the threshold is not judged:
-that is whole-socket staleness, which the connection handles.
+that is whole-socket staleness, which the connection handles.  When such a socket speaks
+again, each of its subscriptions gets RESUME_GRACE_S to speak too before it is judged: the
+first frames after a hiccup are some streams', and the rest follow within a push period.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ PERIODS = 20  # missed periods that make a periodic push stale
 MIN_THRESHOLD_S = 1.0  # the smallest override accepted
 BACKOFF_CAP_S = 300.0  # the longest wait between renewals of a subscription that stays silent
 RENEWALS_PER_S = 5.0  # per connection; each renewal is two requests
+RESUME_GRACE_S = 1.0  # a socket silent this long was the silent part; then its streams get this
 
 # The normalized channel whose subscription an event proves alive.
 CHANNEL_OF: dict[type[Event], str] = {
@@ -165,7 +168,13 @@ class Watchdog:
 
     def alive(self, conn: str, now: float) -> None:
         """``conn`` delivered something (any frame): its socket is not the silent part."""
+        last = self._alive.get(conn)
         self._alive[conn] = now
+        if last is not None and now - last > RESUME_GRACE_S:
+            # The whole socket was silent; its streams are judged from RESUME_GRACE_S on.
+            for watch in self._watches.values():
+                if watch.conn == conn:
+                    watch.since = max(watch.since, now - self._wait(watch) + RESUME_GRACE_S)
 
     def seen(self, channel: str, symbol: str, now: float) -> bool:
         """An event of (channel, symbol); True if it ends a staleness (the renewal worked)."""

@@ -129,9 +129,21 @@ def dog(**kw: Any) -> Watchdog:
     return watchdog
 
 
+_clocks: dict[int, float] = {}  # id(watchdog) -> up to when its connections were alive
+
+
+def live(watchdog: Watchdog, now: float) -> None:
+    """Both connections deliver a frame every 0.1 s up to ``now`` (their sockets live)."""
+    t = _clocks.get(id(watchdog), 0.0)
+    while t < now:
+        t = min(now, t + 0.1)
+        watchdog.alive(CONN, t)
+        watchdog.alive(OTHER, t)
+    _clocks[id(watchdog)] = now
+
+
 def due(watchdog: Watchdog, now: float) -> list[tuple[str, str, int]]:
-    watchdog.alive(CONN, now)
-    watchdog.alive(OTHER, now)
+    live(watchdog, now)
     return [(s.channel, s.symbol, s.attempt) for s in watchdog.due(now)]
 
 
@@ -195,16 +207,42 @@ def test_a_silent_connection_is_left_to_the_connection_actor() -> None:
     watchdog = dog()
     watchdog.alive(CONN, 1.0)
     assert watchdog.due(30.0) == []  # nothing from CONN at all since t=1: whole-socket
-    watchdog.alive(CONN, 30.0)  # a pong: the socket lives, the book does not
-    assert sorted(s.channel for s in watchdog.due(30.0)) == ["order_book", "tickers"]
+    watchdog.alive(CONN, 30.0)  # the socket speaks again: its streams get a moment
+    assert watchdog.due(30.0) == []
+    watchdog.alive(CONN, 31.0)  # it lives; these two streams do not
+    assert sorted(s.channel for s in watchdog.due(31.0)) == ["order_book", "tickers"]
+
+
+def test_a_socket_that_speaks_again_gives_its_streams_a_moment_before_judging_them() -> None:
+    watchdog = dog()
+    watchdog.alive(CONN, 1.0)
+    watchdog.seen(*BOOK, 1.0)
+    watchdog.alive(CONN, 9.0)  # the whole socket was silent for 8 s; one stream speaks first
+    assert watchdog.due(9.0) == []
+    watchdog.alive(CONN, 9.9)
+    assert watchdog.due(9.9) == []
+    watchdog.seen(*BOOK, 9.95)  # the book speaks too: nothing was stale
+    for t in (10.5, 11.5, 12.5, 13.5, 14.5, 14.9):  # then goes silent on a live socket
+        watchdog.alive(CONN, t)
+    assert watchdog.due(14.9) == []
+    watchdog.alive(CONN, 15.0)
+    assert [s.channel for s in watchdog.due(15.0)] == ["order_book"]
+
+
+def test_a_connection_whose_only_traffic_is_pongs_still_has_its_silent_stream_judged() -> None:
+    watchdog = dog()
+    for pong in (0.0, 10.0):  # the socket's only frames: a pong every 10 s
+        watchdog.alive(CONN, pong)
+    found = watchdog.due(11.0)
+    assert [(s.channel, s.attempt) for s in found] == [("order_book", 1)]
 
 
 def test_silent_for_counts_from_the_last_event_not_the_last_renewal() -> None:
     watchdog = dog()
     watchdog.seen(*BOOK, 2.0)
-    watchdog.alive(CONN, 7.0)
+    live(watchdog, 7.0)
     assert watchdog.due(7.0) == [Stale(CONN, "order_book", "BTC/USDT", 5.0, 1)]
-    watchdog.alive(CONN, 17.0)
+    live(watchdog, 17.0)
     assert watchdog.due(17.0)[0].silent_s == 15.0
 
 
@@ -224,8 +262,7 @@ def test_renewals_are_paced_per_connection() -> None:
 
 
 def _due(watchdog: Watchdog, now: float) -> list[Stale]:
-    watchdog.alive(CONN, now)
-    watchdog.alive(OTHER, now)
+    live(watchdog, now)
     return watchdog.due(now)
 
 
@@ -433,3 +470,27 @@ def test_a_stale_book_is_reset_renewed_and_resynced_alone(
         assert now["counters"]["renewals"] >= 1
         assert p.sim("stats", venue)["faults"]["stale_sub"] == 1
         assert_books_match_truth(p, venue, natives)
+
+
+@pytest.mark.slow
+def test_a_silent_socket_is_not_mistaken_for_stale_subscriptions() -> None:
+    """Everything stops for 3 s (``/_sim/stale``): the books break by gap when it resumes,
+    but no subscription is counted stale or renewed: that silence was the socket's."""
+    symbols, natives, _, _ = CASES["gateio_spot"]
+    body = {
+        "symbols": symbols,
+        "channels": CHANNELS_OF["gateio_spot"],
+        "options": {"stale_after": {"order_book": 2}},
+    }
+    with running_pipeline(venues={"gateio_spot": body}, parsers=1) as p:
+        p.pump_until(lambda: all(p.valid(n) for n in natives), 20, "books")
+        mark = len(p.events)
+        p.sim("stale", seconds="3")
+        p.pump(3.5)
+        p.pump_until(lambda: all(p.valid(n) for n in natives), 20, "books after the pause")
+        p.pump(2.0)
+        reasons = [e.reason for e in p.events[mark:] if isinstance(e, BookReset)]
+        assert not [r for r in reasons if r.startswith("stale")], reasons
+        handler = p.actor("gateio_spot.handler")
+        assert handler["counters"].get("stale_subscriptions", 0) == 0
+        assert handler["counters"].get("stale_renewals", 0) == 0
