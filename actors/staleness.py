@@ -19,9 +19,12 @@ periodic push          ``periodic(period)`` =        the venue promises a push e
                                                     1 s, miniTicker 3 s).  Missing PERIODS of
                                                     them is no jitter; the floor keeps a busy
                                                     host's hiccup from counting as staleness
+continuous, but no     an explicit long threshold   the docs give no period, yet a listed
+documented period      (Gate futures tickers 60 s,  market pushes many times a second: long
+                       MEXC futures depth 30 s)     silence on a live socket is a broken stream
 event driven           not watched (None)           pushes only when something happens:
 (trades, book ticker,                               trades, a best bid/ask that did not move,
-private channels)                                   an idle account.  Silence there is normal
+top book, private)                                  an idle account.  Silence there is normal
                                                     for minutes to hours, so a watchdog would
                                                     only invent staleness; the socket's pings
                                                     still prove the connection alive
