@@ -108,11 +108,19 @@ class SetSources(Struct, tag="set_sources"):
     endpoints: list[str]
 
 
+class Watch(Struct, tag="watch"):
+    """coordinator -> handler: the whole share of connection ``conn``, so the handler's
+    staleness watchdog knows which subscriptions that connection's stream must carry."""
+
+    conn: str  # the connection actor's name, as its batches carry it
+    subscriptions: list[Subscription]
+
+
 class Stop(Struct, tag="stop"):
     pass
 
 
-ToActor = SetSubscriptions | SetSources | Resubscribe | Stop
+ToActor = SetSubscriptions | SetSources | Resubscribe | Watch | Stop
 
 ENCODER = msgspec.msgpack.Encoder()
 FROM_ACTOR = msgspec.msgpack.Decoder(FromActor)

@@ -51,6 +51,7 @@ from actors.control import (
     Resubscribe,
     SetSources,
     SetSubscriptions,
+    Watch,
 )
 from actors.runtime.curve import Authorizer, ServerKeys, serve_curve
 from actors.runtime.transport import bind, configure, ipc_file, prepare_run_dir
@@ -331,9 +332,13 @@ class Coordinator:
             return
         match msg:
             case Hello():
+                venue = child.spec.venue.name
                 if child.spec.kind == "connection":
-                    share = self.shares[child.spec.venue.name][child.spec.index]
+                    share = self.shares[venue][child.spec.index]
                     self.send(name, SetSubscriptions(sorted(share)))
+                elif child.spec.kind == "handler":
+                    for index in range(len(self.shares[venue])):
+                        self.watch(venue, index)
             case Report():
                 now = time.monotonic()
                 child.report, child.report_at = msg, now
@@ -380,6 +385,7 @@ class Coordinator:
                 self.send(
                     f"{venue}.connection.{index}", SetSubscriptions(sorted(shares[index]), mine)
                 )
+                self.watch(venue, index)
 
     def route_resubscribe(self, venue: str, msg: Resubscribe) -> None:
         """Hand each subscription to the connection that carries it."""
@@ -387,6 +393,11 @@ class Coordinator:
             mine = [s for s in msg.subscriptions if s in share]
             if mine:
                 self.send(f"{venue}.connection.{index}", Resubscribe(mine, msg.reason))
+
+    def watch(self, venue: str, index: int) -> None:
+        """Tell the venue's handler what connection ``index`` now carries."""
+        share = self.shares[venue][index]
+        self.send(f"{venue}.handler", Watch(f"{venue}.connection.{index}", sorted(share)))
 
     def send(self, name: str, msg: object) -> None:
         try:
@@ -474,6 +485,8 @@ class Coordinator:
             old = current[index] if index < len(current) else frozenset()
             if old != new and index < len(current):
                 self.send(f"{venue.name}.connection.{index}", SetSubscriptions(sorted(new)))
+            if old != new:
+                self.watch(venue.name, index)
         return {
             "venue": venue.name,
             "subscriptions": sum(len(s) for s in shares),
@@ -528,6 +541,15 @@ class Coordinator:
             if child.spec.venue.name == venue_name and child.spec.kind == "parser":
                 self.send(child.spec.name, SetSources(self._raw(venue)))
 
+    def staleness(self, venue: str) -> dict[str, Any]:
+        """The venue's stale subscriptions, as its handler last reported them."""
+        handler = self.children.get(f"{venue}.handler")
+        report = handler.report if handler else None
+        return {
+            "stale_subscriptions": report.counters.get("stale_subscriptions", 0) if report else 0,
+            "stale_now": report.info.get("stale", []) if report else [],
+        }
+
     def status(self) -> dict[str, Any]:
         now = time.monotonic()
         actors = []
@@ -561,6 +583,7 @@ class Coordinator:
                 "refused": {
                     f"{s.channel}:{s.symbol}": reason for s, reason in self.refused[name].items()
                 },
+                **self.staleness(name),
             }
             for name, spec in self.venues.items()
         }

@@ -18,6 +18,7 @@ STAGE_COLUMNS = {
         ("events_out", "published"),
         ("gaps", "gaps"),
         ("resyncs", "resyncs"),
+        ("stale_subscriptions", "stale subs"),
         ("books_synced", "synced"),
         ("lost_batches", "lost"),
         ("parse_errors", "parse errors"),
@@ -41,6 +42,10 @@ def render(data: dict[str, Any]) -> str:
         lines.append(
             f"  {name}: {subs} subscriptions, publish {venue['publish']}, ws {venue['ws_url']}"
         )
+        stale = venue.get("stale_subscriptions", 0)
+        if stale:
+            now = ", ".join(venue.get("stale_now", [])) or "none now"
+            lines.append(f"    stale subscriptions: {stale} (still silent: {now})")
     lines.append("")
     lines.append(
         f"{'actor':<28} {'state':<12} {'pid':>7} {'up s':>8} {'restarts':>8}  rate/s    details"

@@ -333,6 +333,9 @@ class GateioSimulator(SimServer):
         """The subscriptions a (checked, authenticated) request names; all or nothing."""
         raise NotImplementedError
 
+    def _sub_parts(self, key: Key) -> tuple[str, str]:
+        return key[0], key[1]
+
     def _stream_of(self, key: Key) -> tuple[int, int] | None:
         """(depth level, interval ms) if ``key`` is a book diff stream, else None."""
         return None

@@ -543,6 +543,12 @@ class GateioFuturesSimulator(GateioSimulator):
     BOOK_TICKER = BOOK_TICKER
     SYMBOL_PARAM = "contract"
     SYMBOL_LABEL = "CONTRACT_NOT_FOUND"
+    STALE_ALIASES = {
+        "order_book": (ORDER_BOOK_UPDATE, OBU),
+        "trades": (TRADES,),
+        "book_ticker": (BOOK_TICKER,),
+        "tickers": (TICKERS,),
+    }
 
     def __init__(
         self,

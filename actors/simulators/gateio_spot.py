@@ -316,6 +316,12 @@ class GateioSpotSimulator(GateioSimulator):
     SYMBOL_PARAM = "currency_pair"
     SYMBOL_LABEL = "INVALID_CURRENCY_PAIR"
     OBU = OBU
+    STALE_ALIASES = {
+        "order_book": (ORDER_BOOK_UPDATE, OBU),
+        "trades": (TRADES,),
+        "book_ticker": (BOOK_TICKER,),
+        "tickers": (TICKERS,),
+    }
 
     def __init__(
         self,

@@ -315,6 +315,7 @@ class MexcFuturesSimulator(MexcSimulator):
 
     venue: Final = "mexc_futures"
     name = "mexc-futures-sim"
+    STALE_ALIASES = {"order_book": ("depth",), "trades": ("deal",), "tickers": ("ticker",)}
     UNKNOWN_SYMBOL = (1001, NO_CONTRACT)
 
     def __init__(
@@ -495,6 +496,9 @@ class MexcFuturesSimulator(MexcSimulator):
             self._merged[symbol] = Merged(diff, t_ms + MERGE_MS)
         self._subs.setdefault(key, set()).add(conn)
         conn.keys.add(key)
+
+    def _sub_parts(self, key: Key) -> tuple[str, str]:
+        return key[0], key[1]
 
     def _unsubscribe(self, conn: Conn, key: Key) -> None:
         conn.keys.discard(key)

@@ -604,6 +604,13 @@ class MexcSpotSimulator(MexcSimulator):
 
     venue: Final = "mexc_spot"
     name = "mexc-spot-sim"
+    STALE_ALIASES = {
+        "order_book": (DEPTH,),
+        "top_book": (LIMIT_DEPTH,),
+        "trades": (DEALS,),
+        "book_ticker": (BOOK_TICKER,),
+        "tickers": (MINI_TICKER,),
+    }
     UNKNOWN_SYMBOL = (-1121, "Invalid symbol.")
 
     def __init__(
@@ -779,6 +786,10 @@ class MexcSpotSimulator(MexcSimulator):
             self._by_symbol[spec.symbol].append(stream)
         self._subs.setdefault(channel, set()).add(conn)
         conn.keys.add(channel)
+
+    def _sub_parts(self, key: str) -> tuple[str, str]:
+        spec = parse_channel(key, self.market)
+        return (spec.base, spec.symbol) if isinstance(spec, ChannelSpec) else (key, "")
 
     def _unsubscribe(self, conn: Conn, channel: str) -> None:
         conn.keys.discard(channel)

@@ -16,7 +16,10 @@ return values; everything else here moves bytes or keeps time.
 Common controls (``GET /_sim/<name>``, or a body-less POST): ``drop`` (abort every connection,
 no close frame), ``refuse?seconds=`` (answer WebSocket upgrades with 503), ``pause`` /
 ``resume`` (stop and restart the market; ``pause`` first delivers what is pending), ``stale?
-seconds=`` (keep sockets open but send nothing), ``stats``.
+seconds=`` (keep sockets open but send nothing), ``stale_sub?channel=&symbol=&seconds=`` (one
+subscription goes silent on every connection that holds it, everything else keeps flowing,
+until the client subscribes to it again or the seconds end: see :meth:`SimServer._sim_stale_sub`),
+``stats``.
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ import random
 import signal
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Collection
-from typing import Any
+from collections.abc import Callable, Collection, Mapping
+from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
 import orjson
@@ -128,6 +131,9 @@ class SimServer:
     """The base of a venue simulator; use as ``async with`` or ``start()`` / ``stop()``."""
 
     name = "sim"
+    # Normalized channel names (order_book, trades, ...) -> this venue's channels, so
+    # /_sim/stale_sub takes either.
+    STALE_ALIASES: ClassVar[Mapping[str, tuple[str, ...]]] = {}
 
     def __init__(
         self,
@@ -149,6 +155,9 @@ class SimServer:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
         self._conns: set[Conn] = set()
+        # subscription key -> its subscribers; each venue fills it (keys are its own)
+        self._subs: dict[Any, set[Conn]] = {}
+        self._muted: dict[tuple[Conn, Any], float] = {}  # (conn, key) -> silent until
         self._paused = False
         self._stale_until = 0.0
         self._refuse_until = 0.0
@@ -191,6 +200,10 @@ class SimServer:
 
     def _extra_stats(self) -> dict[str, Any]:
         return {}
+
+    def _sub_parts(self, key: Any) -> tuple[str, str]:
+        """(this venue's channel, native symbol or "") of one of its subscription keys."""
+        raise NotImplementedError
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -257,6 +270,8 @@ class SimServer:
         deadline = loop.time()
         while True:
             deadline += period
+            if self._muted:
+                self._unmute_expired(time.monotonic())
             if not self._paused:
                 self._tick(now_ms())
             delay = deadline - loop.time()
@@ -395,6 +410,38 @@ class SimServer:
         self._faults["stale"] += 1
         return {"stale_seconds": seconds}
 
+    def _sim_stale_sub(self, params: dict[str, str], t_ms: int) -> Any:
+        """One subscription goes silent: every connection holding (``channel``, ``symbol``)
+        leaves its subscriber set without being told, so the socket stays open, acks, pongs
+        and every other stream keep flowing, and the venue still counts it subscribed.  A
+        new subscribe (the client's renewal) puts it back at once, as on a real venue; when
+        ``seconds`` end the stream resumes where the venue is by then (a gap for books)."""
+        channel, symbol = params.get("channel", ""), params.get("symbol", "")
+        if not channel or not symbol:
+            raise HttpError(400, "MISSING_REQUIRED_PARAM", "channel and symbol are required")
+        seconds = num_param(params, "seconds", 30)
+        wires = self.STALE_ALIASES.get(channel, (channel,))
+        until = time.monotonic() + seconds
+        muted = 0
+        for key, conns in self._subs.items():
+            if conns and self._sub_parts(key) in {(wire, symbol) for wire in wires}:
+                for conn in conns:
+                    self._muted[(conn, key)] = until
+                muted += len(conns)
+                conns.clear()
+        if not muted:
+            raise HttpError(404, "NOT_SUBSCRIBED", f"no connection holds {channel} {symbol}")
+        self._faults["stale_sub"] += 1
+        return {"channel": channel, "symbol": symbol, "muted": muted, "stale_seconds": seconds}
+
+    def _unmute_expired(self, now: float) -> None:
+        """The time of a stale_sub fault is over: still-held subscriptions flow again."""
+        for (conn, key), until in list(self._muted.items()):
+            if now >= until:
+                del self._muted[(conn, key)]
+                if conn in self._conns and key in conn.keys:
+                    self._subs.setdefault(key, set()).add(conn)
+
     def _sim_stats(self, params: dict[str, str], t_ms: int) -> Any:
         return self.stats()
 
@@ -405,6 +452,7 @@ class SimServer:
             "pushes": dict(self._pushes),
             "faults": dict(self._faults),
             "dropped_while_stale": self._dropped_stale,
+            "muted_subscriptions": len(self._muted),
             "slow_consumer_closes": self._slow_closes,
             "queued": sum(len(conn.out) for conn in self._conns),
             "paused": self._paused,

@@ -12,6 +12,11 @@ REST snapshots (and futures contract sizes) are fetched on a small thread pool, 
 never waits on the network.  Books whose venue sends snapshots in the stream (Gate.io obu)
 recover by asking the coordinator to renew their subscription instead.
 
+Staleness (``actors/staleness.py``): every event restarts its subscription's clock; one that
+stays silent past its channel's threshold while its connection still delivers is counted,
+its book reset at once, and just that subscription renewed through the coordinator; the book
+resyncs as soon as data flows again.  A silent socket is the connection's to replace.
+
 What a consumer can rely on: a book is announced invalid (``BookReset``) before anything
 could make it wrong, and valid again by a ``BookSnapshot``; deltas are only published for
 valid books, in the venue's sequence order.  While a connection replaces its socket, the
@@ -31,7 +36,7 @@ import zmq
 
 from actors.backoff import delays
 from actors.book import BookSync
-from actors.control import Refused, Resubscribe
+from actors.control import Refused, Resubscribe, ToActor, Watch
 from actors.messages import (
     EVENT_BATCH_DECODER,
     PRIVATE_EVENTS,
@@ -54,10 +59,12 @@ from actors.runtime import http
 from actors.runtime.actor import Actor
 from actors.runtime.curve import Authorizer, ServerKeys, serve_curve
 from actors.runtime.transport import bind, configure, dealer
+from actors.staleness import CHANNEL_OF, Stale, Watchdog
 from actors.topology import needs_curve
 from actors.venues import FrameError, Subscription, load_venue
 
 DRAIN_MAX = 256
+STALE_CHECK_S = 0.1  # how often the watchdog is asked
 
 
 class _Fetch:
@@ -130,6 +137,8 @@ class HandlerActor(Actor):
         self.overlapping: dict[str, _Overlap] = {}  # connections replacing their socket
         self.contract_sizes: dict[str, float] = {}  # native -> base units per contract
         self.contracts: Future[bytes] | None = None
+        self.watchdog = Watchdog(self.venue.stale_after)
+        self.next_stale_check = 0.0
         if hasattr(self.venue, "contracts_request"):
             # Wait for the first answer, so no futures event goes out without its size.
             self.refresh_contracts()
@@ -174,7 +183,19 @@ class HandlerActor(Actor):
                 self.release(item)
             self.service_fetches()
             self.service_contracts()
-            self.tick(self.control, time.monotonic())
+            now = time.monotonic()
+            if now >= self.next_stale_check:
+                self.next_stale_check = now + STALE_CHECK_S
+                for stale in self.watchdog.due(now):
+                    self.on_stale(stale)
+            self.tick(self.control, now)
+
+    def on_command(self, msg: ToActor) -> None:
+        if isinstance(msg, Watch):
+            subs = [(s.channel, s.symbol) for s in msg.subscriptions]
+            self.watchdog.assign(msg.conn, subs, time.monotonic())
+        else:
+            super().on_command(msg)
 
     # -- ordered input ------------------------------------------------------------------------
 
@@ -192,6 +213,7 @@ class HandlerActor(Actor):
     def release(self, item: EventBatch | NewEpoch | Lost) -> None:
         if isinstance(item, NewEpoch):
             self.count("sessions_seen")
+            self.watchdog.session(item.conn, time.monotonic())
             self.reset_connection(item.conn, "new session (reconnect)")
             if self.contract_sizes:
                 self.refresh_contracts()  # a reconnect may follow a listing change
@@ -209,6 +231,13 @@ class HandlerActor(Actor):
             self.count("parse_errors", len(batch.errors))
         self.count("frames_in", batch.frames)
         self.count("events_in", len(batch.events))
+        now = time.monotonic()
+        watchdog = self.watchdog
+        watchdog.alive(batch.conn, now)
+        for event in batch.events:
+            channel = CHANNEL_OF.get(type(event))
+            if channel is not None and watchdog.seen(channel, event.symbol, now):
+                self.count("stale_recovered")
         overlap = self.overlapping.get(batch.conn)
         if batch.overlap and overlap is None:
             overlap = self.overlapping[batch.conn] = _Overlap()
@@ -257,6 +286,28 @@ class HandlerActor(Actor):
                 self.publish(event)
             case _:
                 self.publish(event)
+
+    # -- staleness ----------------------------------------------------------------------------
+
+    def on_stale(self, stale: Stale) -> None:
+        """A subscription went silent on a live connection: its book is no longer trusted
+        (reset first, before anything else goes out), then just it is renewed.  The book
+        resyncs when its data flows again.  A renewal that brought nothing is retried with
+        backoff (the watchdog paces it) and counted apart."""
+        what = f"{stale.channel}:{stale.symbol}"
+        silent = f"silent for {stale.silent_s:.1f} s"
+        if stale.attempt == 1:
+            self.count("stale_subscriptions")
+            self.notice(self.control, "warning", "stale subscription", f"{what} {silent}")
+        else:
+            self.count("stale_retries")
+        sync = self.books.get(stale.symbol) if stale.channel == "order_book" else None
+        if sync is not None and (sync.live or stale.attempt == 1):
+            self.count("resyncs")
+            self.publish_all(sync.reset(f"stale: no update for {stale.silent_s:.1f} s"))
+        self.count("stale_renewals")
+        sub = Subscription(stale.channel, stale.symbol)
+        self._send(self.control, Resubscribe([sub], f"{what} {silent}"))
 
     # -- books --------------------------------------------------------------------------------
 
@@ -392,4 +443,6 @@ class HandlerActor(Actor):
             "late_batches": self.reorder.late,
             "rejected": dict(self.rejected),
             "private_refused_clients": self.authorizer.denied if self.authorizer else 0,
+            "watched": self.watchdog.watched(),
+            "stale": [f"{channel}:{symbol}" for channel, symbol in self.watchdog.stale()],
         }

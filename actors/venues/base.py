@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Literal
 
 from msgspec import Struct
 
+from actors import staleness
 from actors.messages import BookSnapshot, Event
 
 BookSync = Literal["rest_snapshot", "stream"]
@@ -56,6 +57,10 @@ class Venue:
     ping_interval_s: ClassVar[float] = 10.0
     max_subscriptions_per_connection: ClassVar[int | None] = None
     max_session_s: ClassVar[float | None] = None  # the venue cuts older connections (MEXC: 24 h)
+    # Seconds of silence after which a subscription of a channel is stale, from what the venue
+    # documents (see actors/staleness.py); None or absent: the channel is not watched.
+    # Topology ``options.stale_after`` overrides them per channel.
+    STALE_AFTER: ClassVar[Mapping[str, float | None]] = {}
 
     def __init__(
         self,
@@ -65,6 +70,14 @@ class Venue:
     ) -> None:
         self.options: Mapping[str, Any] = options or {}
         self._credentials = _checked_credentials(credentials)
+        # The bare base (tests of the interface) declares no channels.
+        known = getattr(self, "channels", frozenset()) | self.private_channels
+        try:
+            self.stale_after: dict[str, float] = staleness.thresholds(
+                self.STALE_AFTER, self.options.get("stale_after"), known
+            )
+        except ValueError as exc:
+            raise ValueError(f"{getattr(self, 'name', type(self).__name__)}: {exc}") from None
 
     def __repr__(self) -> str:
         # Never the secret (nor the key): reprs end up in logs and `pipeline status`.

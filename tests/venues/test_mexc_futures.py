@@ -143,7 +143,7 @@ def test_book_depth_option(options: dict[str, Any], depth: int) -> None:
         ({"book_depth": True}, "book_depth=True must be an int"),
         ({"book_depth": 20.0}, "book_depth=20.0 must be an int"),
         ({"book_depth": "100"}, "book_depth='100' must be an int"),
-        ({"depth": 5}, "unknown options ['depth']; known: ['book_depth']"),
+        ({"depth": 5}, "unknown options ['depth']; known: ['book_depth', 'stale_after']"),
     ],
 )
 def test_options_rejected(options: dict[str, Any], message: str) -> None:

@@ -55,6 +55,7 @@ from actors.messages import (
     Ticker,
     Trade,
 )
+from actors.staleness import periodic
 from actors.venues.base import BookSync as BookSyncKind
 from actors.venues.base import FrameError, RestRequest, Subscription
 from actors.venues.contracts import with_contract_size
@@ -125,7 +126,15 @@ IGNORED_CHANNELS: frozenset[str] = frozenset(
 UPDATE_LEVELS: dict[str, tuple[int, ...]] = {"100ms": (100, 50, 20), "20ms": (20,)}
 BOOK_MODES = ("update", "obu")
 OPTIONS: frozenset[str] = frozenset(
-    {"settle", "book_mode", "book_interval", "book_depth", "size_decimal", "user_id"}
+    {
+        "settle",
+        "book_mode",
+        "book_interval",
+        "book_depth",
+        "size_decimal",
+        "user_id",
+        "stale_after",
+    }
 )
 
 _SYMBOL = re.compile(r"([A-Z0-9]+)/([A-Z0-9]+):([A-Z0-9]+)")
@@ -311,6 +320,15 @@ class GateioFutures(GateioVenue):
     private_channels: ClassVar[frozenset[str]] = frozenset(PRIVATE_CHANNELS)
     book_sync: ClassVar[BookSyncKind] = "rest_snapshot"
     ping_interval_s: ClassVar[float] = 10.0
+    # Docs (protocols.md 4.3): order_book_update every 100 ms or 20 ms, obu likewise.  The
+    # futures docs give futures.tickers no period (spot's is 1 s): an explicit long 60 s.
+    # book_ticker and trades push only on a change.
+    STALE_AFTER: ClassVar[Mapping[str, float | None]] = {
+        "order_book": periodic(0.1),
+        "tickers": 60.0,
+        "book_ticker": None,
+        "trades": None,
+    }
 
     def __init__(
         self,

@@ -45,6 +45,7 @@ from actors.messages import (
     Ticker,
     Trade,
 )
+from actors.staleness import periodic
 from actors.venues.base import BookSync as BookSyncKind
 from actors.venues.base import FrameError, RestRequest, Subscription
 from actors.venues.gateio import schema
@@ -466,6 +467,14 @@ class GateioSpot(GateioVenue):
     ping_interval_s: ClassVar[float] = 10.0
     ping_channel: ClassVar[str] = "spot.ping"
     private_wire: ClassVar[Mapping[str, str]] = PRIVATE_CHANNELS
+    # Docs (protocols.md 3.3): order_book_update every 100 ms or 20 ms, obu every 100 ms or
+    # 20 ms, tickers every 1000 ms.  book_ticker and trades push only on a change.
+    STALE_AFTER: ClassVar[Mapping[str, float | None]] = {
+        "order_book": periodic(0.1),
+        "tickers": periodic(1.0),
+        "book_ticker": None,
+        "trades": None,
+    }
 
     def __init__(
         self,

@@ -78,6 +78,7 @@ from actors.messages import (
     TopBook,
     Trade,
 )
+from actors.staleness import periodic
 from actors.venues.base import BookSync, FrameError, RestRequest, Subscription, Venue
 from actors.venues.contracts import with_contract_size
 from actors.venues.mexc import futures_schema as fs
@@ -93,7 +94,7 @@ MAX_BOOK_DEPTH = 5000  # what tardis-node requests; larger values are not docume
 ALL = "!all"
 """The symbol of a private Subscription that means every contract (no filter rules)."""
 INVERSE_QUOTE = "USD"
-OPTIONS: frozenset[str] = frozenset({"book_depth"})
+OPTIONS: frozenset[str] = frozenset({"book_depth", "stale_after"})
 
 # normalized public channel -> the method's topic (sub.<topic> / unsub.<topic>)
 PUBLIC_TOPICS: dict[str, str] = {"trades": "deal", "order_book": "depth", "tickers": "ticker"}
@@ -344,6 +345,16 @@ class MexcFutures(Venue):
     book_sync: ClassVar[BookSync] = "rest_snapshot"
     ping_interval_s: ClassVar[float] = 15.0  # the venue closes after 60 s without a ping
     max_subscriptions_per_connection: ClassVar[int | None] = None  # none documented
+    # Docs (protocols.md 2.3): push.ticker once a second.  push.depth has no period: every
+    # book version is pushed (merged by default), which on a listed contract is many a
+    # second, so an explicit 30 s of silence on a live socket is a broken stream, not a quiet
+    # book (an illiquid contract can set ``stale_after: {order_book: null}``).  push.deal
+    # pushes only on a trade.
+    STALE_AFTER: ClassVar[Mapping[str, float | None]] = {
+        "order_book": 30.0,
+        "tickers": periodic(1.0),
+        "trades": None,
+    }
 
     def __init__(
         self,

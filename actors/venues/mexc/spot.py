@@ -47,6 +47,7 @@ from actors.messages import (
     TopBook,
     Trade,
 )
+from actors.staleness import periodic
 from actors.venues.base import BookSync, FrameError, RestRequest, Subscription, Venue
 from actors.venues.mexc._pb.PushDataV3ApiWrapper_pb2 import PushDataV3ApiWrapper
 from actors.venues.mexc.signing import user_data_stream_request
@@ -219,9 +220,19 @@ class MexcSpot(Venue):
     ping_interval_s: ClassVar[float] = 20.0
     max_subscriptions_per_connection: ClassVar[int | None] = 30
     max_session_s: ClassVar[float | None] = 24 * 3600.0
+    # Docs (protocols.md 1.4): aggre.depth aggregated over 100 ms or 10 ms, miniTicker every
+    # 3 s.  limit.depth has no documented period; aggre.deals and aggre.bookTicker push only
+    # when a trade or a best-price change happened in the window.
+    STALE_AFTER: ClassVar[Mapping[str, float | None]] = {
+        "order_book": periodic(0.1),
+        "tickers": periodic(3.0),
+        "top_book": None,
+        "book_ticker": None,
+        "trades": None,
+    }
 
     OPTIONS: ClassVar[frozenset[str]] = frozenset(
-        {"interval", "top_depth", "ticker_tz", "book_depth", "quote_assets"}
+        {"interval", "top_depth", "ticker_tz", "book_depth", "quote_assets", "stale_after"}
     )
 
     def __init__(
