@@ -339,12 +339,20 @@ def keys(out_dir: str, name: str) -> None:
 @click.argument("venue")
 @click.option("--port", type=int, default=0, help="Loopback port (0: any free port).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--symbols", default="BTC/USDT,ETH/USDT,SOL/USDT", show_default=True)
+@click.option(
+    "--symbols",
+    default="",
+    help="Comma-separated symbols [default: BTC, ETH and SOL against USDT, perpetuals on futures].",
+)
 def simulate(venue: str, port: int, seed: int, symbols: str) -> None:
     """Run one venue simulator alone on 127.0.0.1 (WebSocket and REST on one port)."""
     from actors.stages.simulator import run_simulator
 
-    run_simulator(venue, [s.strip() for s in symbols.split(",") if s.strip()], port, seed)
+    names = [s.strip() for s in symbols.split(",") if s.strip()]
+    if not names:
+        settle = ":USDT" if venue.endswith("_futures") else ""
+        names = [f"{base}/USDT{settle}" for base in ("BTC", "ETH", "SOL")]
+    run_simulator(venue, names, port, seed)
 
 
 if __name__ == "__main__":

@@ -156,7 +156,7 @@ def run_simulator(venue: str, symbols: list[str], port: int, seed: int) -> None:
         publish="",
         private_publish="",
         parsers=1,
-        connections=1,
+        groups=("default",),
     )
 
     async def serve() -> None:
