@@ -1,0 +1,244 @@
+"""Recordings: the file format (round trip, every way a file can be bad), the recorder that
+writes them beside a live actor, and record -> replay through the real pipeline."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import msgspec
+import pytest
+import zstandard
+
+from actors import recording
+from actors.messages import RAW_ENCODER, RawBatch
+from actors.recording import End, Frames, Header, RecordedVenue, RecordingError, Rest
+from actors.runtime.recorder import Recorder
+
+FRAMES = Path(__file__).resolve().parents[1].parent / "shared" / "frames"
+
+VENUE = RecordedVenue(
+    "gateio_spot", ("BTC/USDT", "ETH/USDT"), ("trades", "order_book"), {"book_depth": 100}
+)
+HEAD = recording.header(VENUE, "gateio_spot.connection.0", "connection", "main", 1_700_000_000)
+
+TEXT = '{"time":1,"channel":"spot.trades","event":"update","result":{"id":7}}'
+# A MEXC protobuf push: binary, with bytes that are not valid UTF-8.
+BINARY = b"\x0a\x17spot@public.aggre.deals\x1a\xff\xfe\x00\x80"
+
+
+def batch(n: int, frames: list[str | bytes], *, epoch: int = 5) -> RawBatch:
+    return RawBatch(
+        "gateio_spot.connection.0",
+        epoch,
+        n,
+        0,
+        n * 10,
+        frames,
+        [1_700_000_000 + i for i in range(len(frames))],
+    )
+
+
+def compress(*records: bytes, split_every: int = 0) -> bytes:
+    """Records as a recorder writes them: one zstd stream, flushed block by block."""
+    deflate = zstandard.ZstdCompressor(level=3, write_checksum=True).compressobj()
+    out = []
+    for i, record in enumerate(records):
+        out.append(deflate.compress(record))
+        if split_every and i % split_every == 0:
+            out.append(deflate.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK))
+    out.append(deflate.flush())
+    return b"".join(out)
+
+
+def sample() -> tuple[list[bytes], list[object]]:
+    b0 = batch(0, [TEXT, BINARY])
+    b1 = batch(1, [BINARY * 3])
+    rest = Rest(1_700_000_500, "GET", "/spot/order_book?currency_pair=BTC_USDT", 200, b'{"id":1}')
+    encoded = [
+        recording.encode(HEAD),
+        recording.encode_frames(RAW_ENCODER.encode(b0), True),
+        recording.encode(rest),
+        recording.encode_frames(RAW_ENCODER.encode(b1), False),
+        recording.encode(End(3, 1_700_001_000)),
+    ]
+    return encoded, [HEAD, Frames(True, b0), rest, Frames(False, b1), End(3, 1_700_001_000)]
+
+
+def read_all(data: bytes, name: str = "x.mprec.zst") -> list[object]:
+    return list(recording.read(io.BytesIO(data), name))
+
+
+# -- format ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("split_every", [0, 1])
+def test_round_trip_keeps_text_and_binary_frames_apart(split_every: int) -> None:
+    encoded, expected = sample()
+    records = read_all(compress(*encoded, split_every=split_every))
+    assert records == expected
+    frames = records[1]
+    assert isinstance(frames, Frames)
+    assert type(frames.batch.frames[0]) is str and type(frames.batch.frames[1]) is bytes
+
+
+def test_several_zstd_frames_back_to_back_read_as_one_stream() -> None:
+    encoded, expected = sample()
+    data = b"".join(zstandard.ZstdCompressor().compress(r) for r in encoded)
+    assert read_all(data) == expected
+
+
+def test_recorded_mexc_protobuf_frames_survive_byte_for_byte() -> None:
+    pushes = sorted(FRAMES.glob("mexc_spot_pb/*.bin")) if FRAMES.exists() else []
+    if not pushes:
+        pytest.skip(f"no recorded binary frames under {FRAMES}")
+    frames: list[str | bytes] = [p.read_bytes() for p in pushes]
+    encoded = [
+        recording.encode(HEAD),
+        recording.encode_frames(RAW_ENCODER.encode(batch(0, frames)), True),
+        recording.encode(End(1, 0)),
+    ]
+    records = read_all(compress(*encoded))
+    assert isinstance(records[1], Frames)
+    assert records[1].batch.frames == frames
+
+
+def test_header_first_then_only_the_header_can_be_read_cheaply() -> None:
+    encoded, _ = sample()
+    assert recording.read_header(io.BytesIO(compress(*encoded)), "x") == HEAD
+
+
+def test_file_name_names_the_actor_and_its_utc_start() -> None:
+    name = recording.file_name("mexc_spot.connection.1", 1_763_781_296_123_456_789)
+    assert name == "mexc_spot.connection.1.20251122T031456.123456Z.mprec.zst"
+
+
+# -- bad files: what, where, why -------------------------------------------------------------
+
+
+def error_of(data: bytes) -> RecordingError:
+    with pytest.raises(RecordingError) as info:
+        read_all(data, "bad.mprec.zst")
+    assert str(info.value).startswith("bad.mprec.zst: at offset ")
+    return info.value
+
+
+def test_a_file_that_is_not_zstandard_is_named_as_such() -> None:
+    err = error_of(b"this is a text file, not a recording\n")
+    assert err.offset == 0 and "not zstandard" in err.reason
+
+
+def test_an_empty_file_is_not_a_recording() -> None:
+    assert "empty" in error_of(b"").reason
+
+
+@pytest.mark.parametrize("where", [0.3, 0.5, 0.9])
+def test_corrupt_compressed_data_is_an_error_not_garbage_records(where: float) -> None:
+    encoded, _ = sample()
+    data = bytearray(compress(*encoded))
+    at = int(len(data) * where)
+    data[at : at + 8] = bytes(b ^ 0x5A for b in data[at : at + 8])
+    # Wherever the damage lands (compressed block, frame checksum, a record's bytes), reading
+    # ends in an error that says so.
+    reason = error_of(bytes(data)).reason
+    assert any(word in reason for word in ("corrupt", "undecodable", "truncated", "counts"))
+
+
+def test_a_cut_file_yields_its_good_records_then_says_it_was_cut() -> None:
+    encoded, expected = sample()
+    whole = b"".join(encoded)
+    cut = whole[: len(whole) - len(encoded[-1]) - 5]  # inside the last Frames record
+    deflate = zstandard.ZstdCompressor().compressobj()
+    data = deflate.compress(cut) + deflate.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+    got: list[object] = []
+    with pytest.raises(RecordingError) as info:
+        for record in recording.read(io.BytesIO(data), "cut.mprec.zst"):
+            got.append(record)
+    assert got == expected[:3]
+    offset = sum(len(e) for e in encoded[:3])
+    assert info.value.offset == offset
+    assert "truncated" in info.value.reason
+
+
+def test_a_file_without_its_end_record_says_the_recorder_did_not_close_it() -> None:
+    encoded, _ = sample()
+    err = error_of(compress(*encoded[:-1]))
+    assert "without its end record after 3 records" in err.reason
+    assert err.offset == sum(len(e) for e in encoded[:-1])
+
+
+def test_an_unknown_version_is_refused_by_number() -> None:
+    newer = Header(recording.FORMAT, 2, VENUE, "a", "connection", "main", 0)
+    err = error_of(compress(recording.encode(newer)))
+    assert "format version 2 is not supported (this reader: 1)" in err.reason
+
+
+def test_a_foreign_msgpack_stream_is_not_taken_for_a_recording() -> None:
+    body = msgspec.msgpack.encode(["header", "someone-else", 1])
+    err = error_of(compress(len(body).to_bytes(4, "big") + body))
+    assert "'someone-else' is not 'marketpipe-recording'" in err.reason
+
+
+def test_an_unknown_record_kind_is_reported_with_its_offset() -> None:
+    encoded, _ = sample()
+    body = msgspec.msgpack.encode(["candles", 1, 2])
+    data = compress(encoded[0], len(body).to_bytes(4, "big") + body)
+    err = error_of(data)
+    assert err.offset == len(encoded[0]) and "undecodable record" in err.reason
+
+
+def test_an_absurd_length_is_corruption_not_a_giant_allocation() -> None:
+    encoded, _ = sample()
+    err = error_of(compress(encoded[0], b"\xff\xff\xff\xff"))
+    assert "beyond" in err.reason
+
+
+def test_an_end_record_that_miscounts_is_reported() -> None:
+    encoded, _ = sample()
+    err = error_of(compress(*encoded[:-1], recording.encode(End(9, 0))))
+    assert "end record counts 9 records, found 3" in err.reason
+
+
+# -- the recorder ------------------------------------------------------------------------------
+
+
+def test_recorder_writes_a_readable_file_owner_only(tmp_path: Path) -> None:
+    recorder = Recorder(str(tmp_path / "rec"), HEAD)
+    b0 = batch(0, [TEXT, BINARY])
+    recorder.add(recording.encode_frames(RAW_ENCODER.encode(b0), True))
+    recorder.close()
+    assert recorder.failure is None
+    path = Path(recorder.path)
+    assert path.name == recording.file_name(HEAD.actor, HEAD.started_ns)
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    with open(path, "rb") as f:
+        records = list(recording.read(f, str(path)))
+    assert records[0] == HEAD and records[1] == Frames(True, b0)
+    assert isinstance(records[2], End) and records[2].records == 1
+
+
+def test_recorder_flushes_on_its_timer_so_a_killed_process_leaves_what_it_had(
+    tmp_path: Path,
+) -> None:
+    recorder = Recorder(str(tmp_path), HEAD)
+    recorder.add(recording.encode_frames(RAW_ENCODER.encode(batch(0, [TEXT])), True))
+    path = Path(recorder.path)
+    deadline = 50
+    while deadline and (not path.exists() or path.stat().st_size == 0):
+        deadline -= 1
+        recorder._wake.wait(0.1)
+    got: list[object] = []
+    with pytest.raises(RecordingError, match="without its end record"), open(path, "rb") as f:
+        got.extend(recording.read(f, str(path)))
+    assert got[0] == HEAD and isinstance(got[1], Frames)
+    recorder.close()
+
+
+def test_recorder_reports_a_write_failure_once_and_never_raises(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    recorder = Recorder(str(blocker), HEAD)
+    recorder.close()
+    recorder.add(b"ignored")  # after a failure: dropped quietly, never an exception
+    assert recorder.failure is not None and str(blocker) in recorder.failure
