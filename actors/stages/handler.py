@@ -8,8 +8,10 @@ Sockets:
             positions, which never go out on the public one
     DEALER  connects to the coordinator (hello, reports, notices)
 REST snapshots (and futures contract sizes) are fetched on a small thread pool, so the loop
-never waits on the network.  Books whose venue sends snapshots in the stream (Gate.io obu)
-recover by asking the coordinator to renew their subscription instead.
+never waits on the network; with ``record`` in its spec, each answer also goes to a recording
+(``actors/recording.py``), so a replay can rebuild the books without the venue.  Books whose
+venue sends snapshots in the stream (Gate.io obu) recover by asking the coordinator to renew
+their subscription instead.
 
 What a consumer can rely on: a book is announced invalid (``BookReset``) before anything
 could make it wrong, and valid again by a ``BookSnapshot``; deltas are only published for
@@ -28,6 +30,7 @@ from typing import Any
 
 import zmq
 
+from actors import recording
 from actors.backoff import delays
 from actors.book import BookSync
 from actors.control import Refused, Resubscribe
@@ -51,8 +54,9 @@ from actors.messages import (
 from actors.ordering import Lost, NewEpoch, Reorder
 from actors.runtime import http
 from actors.runtime.actor import Actor
+from actors.runtime.recorder import for_actor
 from actors.runtime.transport import bind, configure, dealer
-from actors.venues import FrameError, Subscription, load_venue
+from actors.venues import FrameError, RestRequest, Subscription, load_venue
 
 DRAIN_MAX = 256
 
@@ -111,6 +115,9 @@ class HandlerActor(Actor):
         )
         self.control = dealer(self.ctx, self.name, spec.coordinator)
         self.hello(self.control)
+        self.recorder = for_actor(spec, self.rest_url)
+        self.recording_failed = False
+        self.last_input_ns = 0  # when the last batch was released: replay measures with it
 
         self.reorder = Reorder()
         self.books: dict[str, BookSync] = {}
@@ -132,6 +139,8 @@ class HandlerActor(Actor):
             self.loop()
         finally:
             self.pool.shutdown(wait=False, cancel_futures=True)
+            if self.recorder is not None:
+                self.recorder.close()
 
     def loop(self) -> None:
         poller = zmq.Poller()
@@ -164,6 +173,7 @@ class HandlerActor(Actor):
             self.service_fetches()
             self.service_contracts()
             self.tick(self.control, time.monotonic())
+            self.check_recorder()
 
     # -- ordered input ------------------------------------------------------------------------
 
@@ -188,6 +198,7 @@ class HandlerActor(Actor):
             self.count("lost_batches", item.batches)
             self.reset_connection(item.conn, f"{item.batches} batch(es) lost between stages")
         else:
+            self.last_input_ns = time.time_ns()
             self.handle_batch(item)
 
     def handle_batch(self, batch: EventBatch) -> None:
@@ -297,7 +308,7 @@ class HandlerActor(Actor):
             return
         self.count("snapshot_requests")
         request = self.venue.snapshot_request(symbol)
-        fetch.future = self.pool.submit(http.call, self.rest_url, request)
+        fetch.future = self.pool.submit(self.call, request)
 
     def service_fetches(self) -> None:
         for symbol, fetch in self.fetches.items():
@@ -334,7 +345,7 @@ class HandlerActor(Actor):
     def refresh_contracts(self) -> None:
         if self.contracts is None:
             request = self.venue.contracts_request()  # type: ignore[attr-defined]
-            self.contracts = self.pool.submit(http.call, self.rest_url, request)
+            self.contracts = self.pool.submit(self.call, request)
 
     def service_contracts(self) -> None:
         future = self.contracts
@@ -349,6 +360,27 @@ class HandlerActor(Actor):
             return
         self.contract_sizes = sizes
         self.count("contracts_loaded")
+
+    def call(self, request: RestRequest) -> bytes:
+        """One REST call (on the pool), recorded with its answer when we record."""
+        if self.recorder is None:
+            return http.call(self.rest_url, request)
+        target = http.target(request)
+        try:
+            body = http.call(self.rest_url, request)
+        except http.HttpError as exc:
+            rest = recording.Rest(time.time_ns(), request.method, target, exc.status, b"")
+            self.recorder.add(recording.encode(rest))
+            raise
+        rest = recording.Rest(time.time_ns(), request.method, target, 200, body)
+        self.recorder.add(recording.encode(rest))
+        return body
+
+    def check_recorder(self) -> None:
+        recorder = self.recorder
+        if recorder is not None and recorder.failure and not self.recording_failed:
+            self.recording_failed = True
+            self.notice(self.control, "error", "recording failed", recorder.failure)
 
     # -- output -------------------------------------------------------------------------------
 
@@ -379,5 +411,6 @@ class HandlerActor(Actor):
             "books_live": live,
             "reorder_pending": self.reorder.pending,
             "late_batches": self.reorder.late,
+            "last_input_ns": self.last_input_ns,
             "rejected": dict(self.rejected),
         }
