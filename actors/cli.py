@@ -180,6 +180,13 @@ def _run(topology_path: str, simulate: bool, log_level: str, **options: Any) -> 
 )
 @click.option("--parsers", type=int, default=0, help="Parsers per venue (0: one per core).")
 @click.option("--run-dir", default="", help="Directory for the ipc sockets (default: a fresh one).")
+@click.option(
+    "--wait-for-subscribers",
+    "wait_subscribers",
+    type=int,
+    default=0,
+    help="Start pushing once each venue's publisher has heard N subscriptions.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--log-level", default="WARNING", show_default=True)
 def replay(
@@ -189,6 +196,7 @@ def replay(
     publish: tuple[str, ...],
     parsers: int,
     run_dir: str,
+    wait_subscribers: int,
     as_json: bool,
     log_level: str,
 ) -> None:
@@ -250,6 +258,7 @@ def replay(
         log_level=log_level.upper(),
         replay={p.venue.name: p for p in plans},
         speed=0.0 if fastest else speed,
+        wait_subscribers=wait_subscribers,
     )
     coordinator.run()
     summary = coordinator.summary

@@ -115,7 +115,11 @@ class Stop(Struct, tag="stop"):
     pass
 
 
-ToActor = SetSubscriptions | SetSources | Resubscribe | Stop
+class Start(Struct, tag="start"):
+    """A replay actor may begin pushing: the pipeline (and its consumers) are ready."""
+
+
+ToActor = SetSubscriptions | SetSources | Resubscribe | Stop | Start
 
 ENCODER = msgspec.msgpack.Encoder()
 FROM_ACTOR = msgspec.msgpack.Decoder(FromActor)

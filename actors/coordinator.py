@@ -7,8 +7,8 @@ Sockets:
 Processes: one child per actor (``python -m actors.runtime.launch SPEC``); under --simulate a
 simulator per venue first, and the venue URLs point at it.  ``record_dir`` makes connections
 and handlers record what they read; a replay (``pipeline replay``) runs the same parsers and
-handlers, with a replay actor in each connection's place and a REST replay per venue in the
-venue's, and stops by itself once every recording is pushed and the handlers have drained.
+handlers, with a replay actor in each connection's place (the first also answers the handler's
+REST calls), and stops by itself once every recording is pushed and the handlers have drained.
 
 Supervision: a child that exits (crash, kill -9) is restarted by RestartPolicy: at once the
 first time, backing off while it keeps crashing.  A restarted connection actor gets the
@@ -52,6 +52,7 @@ from actors.control import (
     Resubscribe,
     SetSources,
     SetSubscriptions,
+    Start,
 )
 from actors.recording import VenueReplay
 from actors.runtime.transport import bind, configure, ipc_file, prepare_run_dir
@@ -63,7 +64,7 @@ from actors.venues import Subscription, venue_class
 log = logging.getLogger("coordinator")
 
 STOP_GRACE_S = 1.5
-VENUE_STAND_INS = ("simulator", "rest_replay")  # started first; the others wait for their port
+VENUE_STAND_INS = ("simulator", "replay")  # started first; the others wait for their port
 SUMMARY_COUNTERS = ("parse_errors", "gaps", "resyncs", "lost_batches", "books_synced")
 RATE_KEYS = ("frames_in", "events_out", "batches_in")
 
@@ -94,6 +95,7 @@ class Coordinator:
         stop_after_s: float = 0.0,
         replay: dict[str, VenueReplay] | None = None,
         speed: float = 0.0,
+        wait_subscribers: int = 0,
     ) -> None:
         self.topology = topology
         self.source = source
@@ -103,6 +105,7 @@ class Coordinator:
         self.stop_after_s = stop_after_s
         self.replay = replay or {}
         self.speed = speed
+        self.wait_subscribers = wait_subscribers  # replay starts once each handler heard these
         self.summary: dict[str, Any] | None = None  # a finished replay's numbers
         self.quiet_since: float | None = None
         self.handler_input: tuple[int, ...] = ()
@@ -147,8 +150,9 @@ class Coordinator:
         return specs
 
     def plan_replay(self, venue: VenueSpec, replay: VenueReplay) -> list[ActorSpec]:
-        """A venue played back: REST replay, handler, parsers, and one replay actor per
-        recorded connection, named as that connection so everything else stays the same."""
+        """A venue played back: handler, parsers, and one replay actor per recorded
+        connection, named as that connection so everything else stays the same; the first
+        one also serves the handler's recorded REST answers on the venue's rest_url."""
         port = free_port()
         venue = msgspec.structs.replace(
             venue, ws_url="", rest_url=f"http://127.0.0.1:{port}", groups=replay.groups
@@ -157,11 +161,7 @@ class Coordinator:
         self.refused[venue.name] = {}
         self.groups[venue.name] = list(venue.groups)
         self.shares[venue.name] = [frozenset() for _ in venue.groups]
-        rest = self._spec(f"{venue.name}.rest_replay", "rest_replay", venue)
-        specs = [
-            msgspec.structs.replace(rest, replay=list(replay.rest)),
-            self._spec(f"{venue.name}.handler", "handler", venue),
-        ]
+        specs = [self._spec(f"{venue.name}.handler", "handler", venue)]
         specs.extend(
             self._spec(f"{venue.name}.parser.{i}", "parser", venue, i) for i in range(venue.parsers)
         )
@@ -171,7 +171,7 @@ class Coordinator:
                 msgspec.structs.replace(
                     spec,
                     kind="replay",
-                    replay=list(files),
+                    replay=[*files, *replay.rest] if i == 0 else list(files),
                     speed=self.speed,
                     origin_ns=replay.origin_ns,
                 )
@@ -222,8 +222,10 @@ class Coordinator:
                 self.start(child)
                 if simulators and spec is simulators[-1]:
                     for sim in simulators:
-                        url = sim.venue.ws_url if sim.kind == "simulator" else sim.venue.rest_url
-                        wait_for_port(urlsplit(url).port or 0, timeout_s=10)
+                        if sim.kind == "simulator":
+                            wait_for_port(urlsplit(sim.venue.ws_url).port or 0, timeout_s=10)
+                        elif sim.index == 0:  # a replay of REST answers
+                            wait_for_port(urlsplit(sim.venue.rest_url).port or 0, timeout_s=10)
             log.info(
                 "running %d actors; control %s; publishing on %s",
                 len(self.children),
@@ -259,8 +261,24 @@ class Coordinator:
             if self.stop_after_s and now - self.started >= self.stop_after_s:
                 log.info("stopping after %.1f s as asked", self.stop_after_s)
                 self.stopping = True
+            if self.replay and self.wait_subscribers:
+                self.start_when_subscribed()
             if self.replay and self.replay_finished(now):
                 self.stopping = True
+
+    def start_when_subscribed(self) -> None:
+        """Replay actors wait for Start until every handler has heard ``wait_subscribers``
+        subscriptions, so consumers that connected first miss nothing (no slow joiners)."""
+        for venue in self.replay:
+            report = self.children[f"{venue}.handler"].report
+            heard = report.counters.get("subscriptions_heard", 0) if report else 0
+            if heard < self.wait_subscribers:
+                return
+        log.info("replay: every handler has its subscribers; starting")
+        self.wait_subscribers = 0
+        for child in self.children.values():
+            if child.spec.kind == "replay":  # one not connected yet gets Start at its hello
+                self.send(child.spec.name, Start())
 
     def replay_finished(self, now: float, quiet_s: float = 5.0) -> bool:
         """Every replay actor pushed all it had, and each handler took in as many frames as
@@ -268,7 +286,9 @@ class Coordinator:
         make replay wait forever: once the handlers' input stops growing for ``quiet_s``,
         replay ends all the same (and the summary shows the shortfall)."""
         replays = [c for c in self.children.values() if c.spec.kind == "replay"]
-        if not all(c.report and c.report.info.get("done") for c in replays):
+        if self.wait_subscribers or not all(
+            c.report and c.report.info.get("done") for c in replays
+        ):
             return False
         pushed = dict.fromkeys(self.replay, 0)
         for child in replays:
@@ -409,6 +429,8 @@ class Coordinator:
                 if child.spec.kind == "connection":
                     share = self.shares[child.spec.venue.name][child.spec.index]
                     self.send(name, SetSubscriptions(sorted(share)))
+                elif child.spec.kind == "replay" and not self.wait_subscribers:
+                    self.send(name, Start())
             case Report():
                 now = time.monotonic()
                 child.report, child.report_at = msg, now

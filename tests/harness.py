@@ -46,6 +46,7 @@ class Pipeline:
         venues: dict[str, dict[str, Any]] | None = None,
         simulate: bool = True,
         env: dict[str, str] | None = None,
+        record_to: str | None = None,
     ):
         self.run_dir = tempfile.mkdtemp(prefix="mpt-", dir="/tmp")
         if venues is None:
@@ -60,6 +61,7 @@ class Pipeline:
         self.topology.write_text(yaml.safe_dump(doc, sort_keys=False))
         self.control = f"ipc://{self.run_dir}/run/control"
         self.simulate = simulate
+        self.record_to = record_to  # `pipeline record --out` instead of `pipeline run`
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = Path(self.run_dir) / "pipeline.log"
@@ -83,6 +85,8 @@ class Pipeline:
             self.private_sub.connect(f"ipc://{self.run_dir}/run/{name}.private")
         self.private_sub.setsockopt(zmq.SUBSCRIBE, b"")
         command = [sys.executable, "-m", "actors.cli", "run", str(self.topology)]
+        if self.record_to is not None:
+            command[3:4] = ["record", "--out", self.record_to]
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
                 command + (["--simulate"] if self.simulate else []),

@@ -4,17 +4,33 @@ writes them beside a live actor, and record -> replay through the real pipeline.
 from __future__ import annotations
 
 import io
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
+import zmq
 import zstandard
 
 from actors import recording
-from actors.messages import RAW_ENCODER, RawBatch
+from actors.client import LocalBook
+from actors.messages import (
+    EVENT_DECODER,
+    RAW_ENCODER,
+    BookDelta,
+    BookReset,
+    BookSnapshot,
+    Event,
+    RawBatch,
+    Trade,
+)
 from actors.recording import End, Frames, Header, RecordedVenue, RecordingError, Rest
 from actors.runtime.recorder import Recorder
+from tests.harness import ROOT, free_port, running_pipeline
 
 FRAMES = Path(__file__).resolve().parents[1].parent / "shared" / "frames"
 
@@ -242,3 +258,131 @@ def test_recorder_reports_a_write_failure_once_and_never_raises(tmp_path: Path) 
     recorder.close()
     recorder.add(b"ignored")  # after a failure: dropped quietly, never an exception
     assert recorder.failure is not None and str(blocker) in recorder.failure
+
+
+# -- record, then replay through the real parsers and handler --------------------------------
+
+
+class Consumed:
+    """What one consumer saw: trades in order, and each book's levels at every sequence id."""
+
+    def __init__(self, events: list[Event]) -> None:
+        self.trades = [(e.symbol, e.trade_id) for e in events if isinstance(e, Trade)]
+        self.books: dict[str, dict[int, tuple[object, object]]] = {}
+        local: dict[str, LocalBook] = {}
+        for e in events:
+            if isinstance(e, BookSnapshot | BookDelta | BookReset):
+                book = local.setdefault(e.symbol, LocalBook())
+                book.apply(e)
+                if book.valid:
+                    state = (sorted(book.bids.items()), sorted(book.asks.items()))
+                    self.books.setdefault(e.symbol, {})[book.seq] = state
+        self.resets = [e for e in events if isinstance(e, BookReset)]
+
+
+def replay(
+    files: list[Path], *extra: str, publish: str, run_dir: Path
+) -> tuple[dict[str, Any], list[Event]]:
+    """`pipeline replay FILES --json`, consumed from the first published event on."""
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.LINGER, 0)
+    sub.setsockopt(zmq.RCVHWM, 0)
+    sub.connect(publish)
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    command = [
+        sys.executable, "-m", "actors.cli", "replay", *map(str, files), *extra,
+        "--publish", publish, "--run-dir", str(run_dir), "--parsers", "2",
+        "--wait-for-subscribers", "1", "--json",
+    ]  # fmt: skip
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    events: list[Event] = []
+    try:
+        while proc.poll() is None or sub.poll(200):
+            if sub.poll(50):
+                events.append(EVENT_DECODER.decode(sub.recv_multipart()[1]))
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        sub.close()
+        ctx.term()
+    assert proc.returncode == 0, err.decode()
+    assert not run_dir.exists() or not any(run_dir.iterdir()), "ipc files left behind"
+    return json.loads(out), events
+
+
+def record(venue: str, symbols: list[str], channels: list[str], out: Path) -> list[Event]:
+    """A short `pipeline record --simulate` session; what its consumer saw."""
+    body = {"symbols": symbols, "channels": channels}
+    natives = [s.replace("/", "_" if venue.startswith("gateio") else "") for s in symbols]
+    with running_pipeline(venues={venue: body}, parsers=2, record_to=str(out)) as pipeline:
+        if "order_book" in channels:
+            ready = lambda: all(pipeline.valid(n, venue) for n in natives)  # noqa: E731
+        else:
+            ready = lambda: len(pipeline.events) > 20  # noqa: E731
+        pipeline.pump_until(ready, 20, "data flowing")
+        pipeline.pump(2.0)
+        events = list(pipeline.events)
+        assert pipeline.stop() == 0
+    return events
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("venue", ["gateio_spot", "mexc_spot"])
+def test_a_recorded_session_replays_to_the_same_stream(venue: str, tmp_path: Path) -> None:
+    symbols = ["BTC/USDT", "ETH/USDT"]
+    out = tmp_path / "rec"
+    recorded_events = record(venue, symbols, ["trades", "order_book", "book_ticker"], out)
+    files = sorted(out.glob("*.mprec.zst"))
+    assert [f.name.split(".2")[0] for f in files] == [
+        f"{venue}.connection.0",
+        f"{venue}.handler",
+    ]
+    for f in files:  # closed cleanly: each ends with its End record
+        with open(f, "rb") as stream:
+            assert isinstance(list(recording.read(stream, str(f)))[-1], End)
+
+    summary, events = replay(
+        files, "--as-fast-as-possible", publish=f"tcp://127.0.0.1:{free_port()}",
+        run_dir=tmp_path / "run",
+    )  # fmt: skip
+    counters = summary["venues"][venue]
+    assert counters["frames_handled"] == counters["frames_pushed"] == summary["frames"] > 0
+    assert (counters["gaps"], counters["resyncs"], counters["lost_batches"]) == (0, 0, 0)
+    assert counters["parse_errors"] == 0 and counters["books_synced"] == len(symbols)
+    assert counters["events_published"] == len(events)
+
+    before, after = Consumed(recorded_events), Consumed(events)
+    assert before.trades, "the recorded session saw no trades"
+    # Replay publishes everything recorded; the live consumer stopped somewhat earlier.
+    assert after.trades[: len(before.trades)] == before.trades
+    assert all(r.reason == "handler started" for r in after.resets)
+    for symbol in symbols:
+        common = before.books[symbol].keys() & after.books[symbol].keys()
+        assert len(common) > 5, f"{symbol}: too few common book versions ({len(common)})"
+        for seq in sorted(common):
+            assert before.books[symbol][seq] == after.books[symbol][seq], (symbol, seq)
+
+
+@pytest.mark.slow
+def test_replay_at_a_speed_keeps_the_recorded_pace(tmp_path: Path) -> None:
+    out = tmp_path / "rec"
+    record("gateio_spot", ["BTC/USDT"], ["trades", "book_ticker"], out)
+    files = sorted(out.glob("gateio_spot.connection.*"))
+    with open(files[0], "rb") as stream:
+        records = list(recording.read(stream, str(files[0])))
+    head = records[0]
+    assert isinstance(head, Header)
+    last = max(r.batch.recv_ns[0] for r in records if isinstance(r, Frames))
+    span_s = (last - head.started_ns) / 1e9
+    speed = 2.0
+    summary, events = replay(
+        files, "--speed", str(speed), publish=f"tcp://127.0.0.1:{free_port()}",
+        run_dir=tmp_path / "run",
+    )  # fmt: skip
+    assert events and summary["frames"] > 0
+    # Paced: the last batch cannot leave before its recorded time / speed.  (Only this
+    # bound is asserted; an upper bound would measure the machine, not the code.)
+    assert summary["seconds"] >= 0.9 * span_s / speed, (summary, span_s)

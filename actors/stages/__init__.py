@@ -12,7 +12,6 @@ STAGES = {
     "handler": "actors.stages.handler:HandlerActor",
     "simulator": "actors.stages.simulator:SimulatorActor",
     "replay": "actors.stages.replay:ReplayActor",
-    "rest_replay": "actors.stages.replay:RestReplayActor",
 }
 
 

@@ -273,6 +273,7 @@ class HandlerActor(Actor):
         so it need not wait for a resync.  Others get a snapshot equal to their book."""
         if not message or message[0] != 1:
             return
+        self.count("subscriptions_heard")  # replay --wait-for-subscribers waits on this
         prefix = message[1:]
         for sync in self.books.values():
             snapshot = sync.snapshot()
