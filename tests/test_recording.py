@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from actors.messages import (
 )
 from actors.recording import End, Frames, Header, RecordedVenue, RecordingError, Rest
 from actors.runtime.recorder import Recorder
+from actors.stages.replay import RestAnswers
 from tests.harness import ROOT, free_port, running_pipeline
 
 FRAMES = Path(__file__).resolve().parents[1].parent / "shared" / "frames"
@@ -214,6 +216,77 @@ def test_an_end_record_that_miscounts_is_reported() -> None:
     encoded, _ = sample()
     err = error_of(compress(*encoded[:-1], recording.encode(End(9, 0))))
     assert "end record counts 9 records, found 3" in err.reason
+
+
+# -- planning a replay ------------------------------------------------------------------------
+
+
+def head(actor: str, kind: str, started_ns: int, **venue: object) -> Header:
+    spec = msgspec.structs.replace(VENUE, **venue)  # type: ignore[arg-type]
+    return recording.header(spec, actor, kind, "main" if kind == "connection" else "", started_ns)
+
+
+def test_plan_groups_files_by_venue_and_actor_in_time_order() -> None:
+    files = [
+        ("c0-restarted", head("gateio_spot.connection.0", "connection", 30)),
+        ("h", head("gateio_spot.handler", "handler", 15)),
+        ("c1", head("gateio_spot.connection.1", "connection", 12, symbols=("SOL/USDT",))),
+        ("c0", head("gateio_spot.connection.0", "connection", 10)),
+        ("m0", head("mexc_spot.connection.0", "connection", 20, name="mexc_spot")),
+    ]
+    gate, mexc = recording.plan_replay(files)
+    assert gate.connections == (("c0", "c0-restarted"), ("c1",))
+    assert gate.groups == ("main", "main") and gate.rest == ("h",) and gate.origin_ns == 10
+    assert gate.venue.symbols == ("BTC/USDT", "ETH/USDT", "SOL/USDT")
+    assert mexc.venue.name == "mexc_spot" and mexc.connections == (("m0",),) and not mexc.rest
+
+
+def test_plan_refuses_files_whose_frames_would_parse_differently() -> None:
+    files = [
+        ("a", head("gateio_spot.connection.0", "connection", 1)),
+        ("b", head("gateio_spot.connection.0", "connection", 2, options={"book_mode": "obu"})),
+    ]
+    with pytest.raises(ValueError, match=r"^b: gateio_spot options .* differ from .* in a"):
+        recording.plan_replay(files)
+
+
+def test_plan_needs_a_connection_recording_per_venue() -> None:
+    with pytest.raises(ValueError, match="gateio_spot: no connection recording"):
+        recording.plan_replay([("h", head("gateio_spot.handler", "handler", 1))])
+
+
+def test_replay_refuses_a_file_that_is_not_a_recording(tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.txt"
+    bogus.write_text("not a recording\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "actors.cli", "replay", str(bogus), "--as-fast-as-possible"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode != 0
+    assert f"{bogus}: at offset 0: not zstandard data" in done.stderr
+
+
+def test_rest_answers_keep_their_place_in_the_stream() -> None:
+    one = Rest(100, "GET", "/book", 200, b"one")
+    two = Rest(200, "GET", "/book", 200, b"two")
+    answers = RestAnswers([two, one])
+    assert answers.advance(50)  # nothing was recorded before 50
+    got: list[object] = []
+    asker = threading.Thread(target=lambda: got.append(answers.take("GET", "/book")))
+    asker.start()
+    asker.join(0.2)
+    assert asker.is_alive() and not got  # asked early: held until the stream passes 100
+    assert answers.advance(150)  # `one` has been asked for: the stream may pass it
+    asker.join(5)
+    assert got == [one]
+    assert not answers.advance(250)  # `two` (recorded at 200) not asked for yet: hold
+    assert answers.give_up_before(250) == 1 and answers.advance(250)
+    assert answers.take("GET", "/book") == two  # asked late: still served, in order
+    assert answers.take("GET", "/book") == two  # and again once they run out
+    assert answers.take("GET", "/other") is None and answers.not_recorded == 1
 
 
 # -- the recorder ------------------------------------------------------------------------------
