@@ -21,6 +21,7 @@ the problem, so a caller can use what is there and still say what was wrong.
 
 from __future__ import annotations
 
+import datetime as dt
 import struct
 from collections.abc import Iterator
 from typing import IO, Any
@@ -120,24 +121,8 @@ def _frame(body: bytes) -> bytes:
 def file_name(actor: str, started_ns: int) -> str:
     """``<actor>.<UTC start>.mprec.zst``; the actor name starts with the venue key."""
     seconds, ns = divmod(started_ns, 1_000_000_000)
-    days, rest = divmod(seconds, 86_400)
-    hh, rest = divmod(rest, 3600)
-    mm, ss = divmod(rest, 60)
-    y, m, d = _civil(days)
-    return f"{actor}.{y:04d}{m:02d}{d:02d}T{hh:02d}{mm:02d}{ss:02d}.{ns // 1000:06d}Z{SUFFIX}"
-
-
-def _civil(days: int) -> tuple[int, int, int]:
-    """Days since 1970-01-01 -> (year, month, day), proleptic Gregorian (H. Hinnant)."""
-    z = days + 719_468
-    era = z // 146_097
-    doe = z - era * 146_097
-    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    m = mp + 3 if mp < 10 else mp - 9
-    return yoe + era * 400 + (m <= 2), m, d
+    stamp = dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y%m%dT%H%M%S")
+    return f"{actor}.{stamp}.{ns // 1000:06d}Z{SUFFIX}"
 
 
 # -- reading ---------------------------------------------------------------------------------
