@@ -202,7 +202,7 @@ def replay(
 ) -> None:
     """Push recorded FILES through the real parsers and handlers and publish the result, as
     the recorded session did; stop when everything is pushed and handled, print a summary."""
-    from actors.coordinator import SUMMARY_COUNTERS, Coordinator
+    from actors.coordinator import Coordinator
     from actors.recording import RecordingError, plan_replay, read_header
     from actors.topology import ENDPOINT, Topology, VenueSpec
     from actors.venues import venue_class
@@ -266,7 +266,16 @@ def replay(
         raise click.ClickException("replay stopped before the end")
     if as_json:
         click.echo(orjson.dumps(summary).decode())
-        return
+    else:
+        _print_summary(summary)
+    if summary["damaged_files"]:
+        # Played up to the damage; the notices above say which file, where and why.
+        sys.exit(1)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    from actors.coordinator import SUMMARY_COUNTERS
+
     click.echo(
         f"replayed {summary['frames']} frames in {summary['seconds']} s "
         f"({summary['frames_per_s']} frames/s); {summary['events_published']} events published"
@@ -277,6 +286,8 @@ def replay(
             f"  {name}: {v['frames_pushed']} frames pushed, {v['frames_handled']} handled, "
             f"{v['events_published']} events; {counters}"
         )
+    if summary["damaged_files"]:
+        click.echo(f"{summary['damaged_files']} recording(s) damaged: played up to the damage")
 
 
 @main.command()

@@ -330,8 +330,10 @@ class Coordinator:
             }
         seconds = max(0.0, (max(ends, default=0) - min(starts, default=0)) / 1e9)
         frames = sum(pushed.values())
+        damaged = sum(c.report.counters.get("damaged_files", 0) for c in replays if c.report)
         return {
             "venues": venues,
+            "damaged_files": damaged,
             "frames": frames,
             "events_published": sum(v["events_published"] for v in venues.values()),
             "seconds": round(seconds, 3),

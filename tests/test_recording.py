@@ -381,9 +381,11 @@ def replay(
             proc.wait()
         sub.close()
         ctx.term()
-    assert proc.returncode == 0, err.decode()
+    summary = json.loads(out)
+    assert proc.returncode == (1 if summary["damaged_files"] else 0), err.decode()
     assert not run_dir.exists() or not any(run_dir.iterdir()), "ipc files left behind"
-    return json.loads(out), events
+    summary["stderr"] = err.decode()
+    return summary, events
 
 
 def record(venue: str, symbols: list[str], channels: list[str], out: Path) -> list[Event]:
@@ -439,11 +441,17 @@ def test_a_recorded_session_replays_to_the_same_stream(venue: str, tmp_path: Pat
             assert before.books[symbol][seq] == after.books[symbol][seq], (symbol, seq)
 
 
-@pytest.mark.slow
-def test_replay_at_a_speed_keeps_the_recorded_pace(tmp_path: Path) -> None:
-    out = tmp_path / "rec"
+@pytest.fixture(scope="module")
+def small_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A few seconds of gateio_spot trades and book tickers, recorded once for the module."""
+    out = tmp_path_factory.mktemp("small") / "rec"
     record("gateio_spot", ["BTC/USDT"], ["trades", "book_ticker"], out)
-    files = sorted(out.glob("gateio_spot.connection.*"))
+    return out
+
+
+@pytest.mark.slow
+def test_replay_at_a_speed_keeps_the_recorded_pace(small_recording: Path, tmp_path: Path) -> None:
+    files = sorted(small_recording.glob("gateio_spot.connection.*"))
     with open(files[0], "rb") as stream:
         records = list(recording.read(stream, str(files[0])))
     head = records[0]
@@ -459,3 +467,23 @@ def test_replay_at_a_speed_keeps_the_recorded_pace(tmp_path: Path) -> None:
     # Paced: the last batch cannot leave before its recorded time / speed.  (Only this
     # bound is asserted; an upper bound would measure the machine, not the code.)
     assert summary["seconds"] >= 0.9 * span_s / speed, (summary, span_s)
+
+
+@pytest.mark.slow
+def test_a_damaged_recording_plays_up_to_the_damage_and_says_so(
+    small_recording: Path, tmp_path: Path
+) -> None:
+    whole = sorted(small_recording.glob("gateio_spot.connection.*"))[0]
+    with open(whole, "rb") as stream:
+        frames = sum(
+            len(r.batch.frames) for r in recording.read(stream, "") if isinstance(r, Frames)
+        )
+    cut = tmp_path / whole.name
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+    summary, events = replay(
+        [cut], "--as-fast-as-possible", publish=f"tcp://127.0.0.1:{free_port()}",
+        run_dir=tmp_path / "run",
+    )  # fmt: skip
+    assert summary["damaged_files"] == 1  # and replay exited 1 (checked in replay())
+    assert 0 < summary["frames"] < frames and events
+    assert f"recording unreadable {cut}: at offset" in summary["stderr"]
