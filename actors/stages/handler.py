@@ -118,6 +118,7 @@ class HandlerActor(Actor):
         self.recorder = for_actor(spec, self.rest_url)
         self.recording_failed = False
         self.last_input_ns = 0  # when the last batch was released: replay measures with it
+        self.fetched = False  # a snapshot fetch has finished since service_fetches last ran
 
         self.reorder = Reorder()
         self.books: dict[str, BookSync] = {}
@@ -162,6 +163,10 @@ class HandlerActor(Actor):
                     self.on_subscriber(self.pub.recv())
             if self.pull in ready:
                 for _ in range(DRAIN_MAX):
+                    if self.fetched:
+                        # A snapshot that came back goes in before the frames behind it, so
+                        # it finds fewer deltas to catch up on (and replay finds it in place).
+                        self.service_fetches()
                     try:
                         raw = self.pull.recv(zmq.NOBLOCK)
                     except zmq.Again:
@@ -310,8 +315,13 @@ class HandlerActor(Actor):
         self.count("snapshot_requests")
         request = self.venue.snapshot_request(symbol)
         fetch.future = self.pool.submit(self.call, request)
+        fetch.future.add_done_callback(self.on_fetched)
+
+    def on_fetched(self, _future: Future[bytes]) -> None:
+        self.fetched = True  # from a pool thread: only a flag for the loop to look at
 
     def service_fetches(self) -> None:
+        self.fetched = False
         for symbol, fetch in self.fetches.items():
             future = fetch.future
             if future is None:

@@ -16,12 +16,13 @@ nothing dropped), which is what a benchmark needs.
 
 REST answers keep their place in the stream (``RestAnswers``): an answer is served only once
 the frames recorded before it have been pushed, and frames recorded after it wait until the
-handler has asked for it.  So however fast the replay runs, the handler gets its snapshot
-where it got it live, and publishes the same book versions.
+answer has been delivered to the handler.  So however fast the replay runs, the handler gets
+its snapshot where it got it live, and publishes the same book versions.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
@@ -39,7 +40,7 @@ from actors.runtime.actor import Actor
 from actors.runtime.transport import bind, configure, dealer
 
 PARSERS_WAIT_S = 10.0
-UNASKED_WAIT_S = 2.0  # the handler did not ask for an answer it asked for live: go on
+UNASKED_WAIT_S = 2.0  # the handler did not get an answer it got live: go on without it
 SERVE_WAIT_S = 5.0  # an answer waits at most this long for the stream to reach it
 END = 1 << 62  # the stream's position once everything is pushed
 
@@ -53,7 +54,7 @@ class RestAnswers:
         for rest in sorted(answers, key=lambda r: r.recv_ns):
             self.queues.setdefault((rest.method, rest.target), deque()).append(rest)
         self.last: dict[tuple[str, str], recording.Rest] = {}
-        self.due: dict[int, int] = {id(r): r.recv_ns for r in answers}  # not yet asked for
+        self.due: dict[int, int] = {id(r): r.recv_ns for r in answers}  # not yet delivered
         self.position_ns = 0  # recorded time of the next batch to push
         self.cond = threading.Condition()
         self.served = self.not_recorded = self.skipped = 0
@@ -71,22 +72,27 @@ class RestAnswers:
                 return last
             rest = queue.popleft()
             self.last[key] = rest
-            self.due.pop(id(rest), None)
-            self.cond.notify_all()
             self.cond.wait_for(lambda: self.position_ns > rest.recv_ns, SERVE_WAIT_S)
             self.served += 1
             return rest
 
+    def delivered(self, rest: recording.Rest) -> None:
+        """The answer has been written to the handler: the stream may pass it."""
+        with self.cond:
+            self.due.pop(id(rest), None)
+            self.cond.notify_all()
+
     def advance(self, recv_ns: int) -> bool:
-        """The stream is about to push frames recorded at ``recv_ns``.  True if it may: no
-        answer recorded before that is still waiting for the handler to ask."""
+        """The stream is about to push frames recorded at ``recv_ns``.  True if it may: every
+        answer recorded before that has been delivered to the handler.  (Delivered, not just
+        asked for: pushed on at once, the stream would outrun the answer to the handler.)"""
         with self.cond:
             self.position_ns = recv_ns
             self.cond.notify_all()
             return not any(due < recv_ns for due in self.due.values())
 
     def give_up_before(self, recv_ns: int) -> int:
-        """Stop waiting for answers recorded before ``recv_ns`` that were never asked for."""
+        """Stop waiting for answers recorded before ``recv_ns`` that were never delivered."""
         with self.cond:
             overdue = [key for key, due in self.due.items() if due < recv_ns]
             for key in overdue:
@@ -278,6 +284,13 @@ class ReplayActor(Actor):
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+                self.wfile.flush()
+                if rest is not None:
+                    # Delivered once the handler has read it all and hung up (urllib closes).
+                    with contextlib.suppress(OSError):
+                        self.connection.settimeout(1.0)
+                        self.connection.recv(1)
+                    answers.delivered(rest)
 
             def log_message(self, *_: Any) -> None:
                 pass  # the counters say it; a line per request would drown the log
