@@ -112,6 +112,9 @@ class ReplayActor(Actor):
         self.epoch, self.batch_no = 0, 0
         frames, rest = self.sort_files()
         self.answers = RestAnswers(self.load_answers(rest))
+        # Answers recorded before the first frame (contract sizes at handler start) are due
+        # at once: the handler may wait for them before it does anything else.
+        self.answers.advance(self.first_recv_ns(frames) - 1)
         server = self.serve_rest() if self.spec.index == 0 else None
         self.hello(self.control)
         try:
@@ -168,6 +171,14 @@ class ReplayActor(Actor):
             except (OSError, recording.RecordingError) as exc:
                 self.damaged(path, exc)  # the answers before the damage are served
         return answers
+
+    def first_recv_ns(self, paths: list[str]) -> int:
+        for path in paths:
+            with contextlib.suppress(OSError, recording.RecordingError), open(path, "rb") as f:
+                for record in recording.read(f, path):
+                    if isinstance(record, recording.Frames) and record.batch.recv_ns:
+                        return record.batch.recv_ns[0]
+        return END
 
     def damaged(self, path: str, exc: Exception) -> None:
         self.count("damaged_files")
