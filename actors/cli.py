@@ -1,4 +1,5 @@
-"""The `pipeline` command: run a topology, watch it, steer it, simulate venues."""
+"""The `pipeline` command: run a topology, watch it, steer it, simulate venues, record
+sessions and replay them."""
 
 from __future__ import annotations
 
@@ -102,6 +103,44 @@ def main() -> None:
 @click.option("--log-level", default="INFO", show_default=True)
 def run(topology_path: str, simulate: bool, log_level: str) -> None:
     """Start the coordinator and every actor of TOPOLOGY; Ctrl-C stops them all."""
+    sys.exit(_run(topology_path, simulate, log_level))
+
+
+@main.command()
+@click.argument("topology_path", metavar="TOPOLOGY")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Directory for the recordings (created if missing).",
+)
+@click.option("--simulate", is_flag=True, help="Record the local venue simulators (offline).")
+@click.option("--seconds", type=float, default=0.0, help="Stop after N seconds (0: at Ctrl-C).")
+@click.option("--log-level", default="INFO", show_default=True)
+def record(
+    topology_path: str, out_dir: str, simulate: bool, seconds: float, log_level: str
+) -> None:
+    """Run TOPOLOGY like `run`, recording what every connection reads and every REST answer
+    the handlers use into OUT (one .mprec.zst file per actor; see docs/RECORDING.md)."""
+    if seconds < 0:
+        raise click.BadParameter("must be >= 0", param_hint="--seconds")
+    os.makedirs(out_dir, mode=0o700, exist_ok=True)
+    code = _run(
+        topology_path,
+        simulate,
+        log_level,
+        record_dir=os.path.abspath(out_dir),
+        stop_after_s=seconds,
+    )
+    files = sorted(f for f in os.listdir(out_dir) if f.endswith(".mprec.zst"))
+    click.echo(f"{len(files)} recording(s) in {out_dir}")
+    for name in files:
+        click.echo(f"  {name}")
+    sys.exit(code)
+
+
+def _run(topology_path: str, simulate: bool, log_level: str, **options: Any) -> int:
     from actors.coordinator import ControlBindError, Coordinator
 
     logging.basicConfig(
@@ -138,13 +177,146 @@ def run(topology_path: str, simulate: bool, log_level: str) -> None:
                 f"a pipeline is already running with run_dir {topology.run_dir}"
             )
     coordinator = Coordinator(
-        topology, source=topology_path, simulate=simulate, log_level=log_level.upper()
+        topology, source=topology_path, simulate=simulate, log_level=log_level.upper(), **options
     )
     try:
         code = coordinator.run()
     except (CurveKeyError, ControlBindError) as exc:
         raise click.ClickException(f"{topology_path}: {exc}") from None
-    sys.exit(code)
+    return code
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--speed",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Play at the recorded pace times this.",
+)
+@click.option(
+    "--as-fast-as-possible",
+    "fastest",
+    is_flag=True,
+    help="Push frames as fast as the parsers take them (a benchmark).",
+)
+@click.option(
+    "--publish",
+    "publish",
+    multiple=True,
+    help="Publish endpoint, one per venue in name order (default tcp://127.0.0.1:5701, 5702, ...).",
+)
+@click.option("--parsers", type=int, default=0, help="Parsers per venue (0: one per core).")
+@click.option("--run-dir", default="", help="Directory for the ipc sockets (default: a fresh one).")
+@click.option(
+    "--wait-for-subscribers",
+    "wait_subscribers",
+    type=int,
+    default=0,
+    help="Start pushing once each venue's publisher has heard N subscriptions.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--log-level", default="WARNING", show_default=True)
+def replay(
+    files: tuple[str, ...],
+    speed: float,
+    fastest: bool,
+    publish: tuple[str, ...],
+    parsers: int,
+    run_dir: str,
+    wait_subscribers: int,
+    as_json: bool,
+    log_level: str,
+) -> None:
+    """Push recorded FILES through the real parsers and handlers and publish the result, as
+    the recorded session did; stop when everything is pushed and handled, print a summary."""
+    from actors.coordinator import Coordinator
+    from actors.recording import RecordingError, plan_replay, read_header
+    from actors.topology import ENDPOINT, Topology, VenueSpec
+    from actors.venues import venue_class
+
+    if speed <= 0:
+        raise click.BadParameter("must be > 0 (or use --as-fast-as-possible)", param_hint="--speed")
+    if not 0 <= parsers <= 64:
+        raise click.BadParameter("must be from 0 to 64", param_hint="--parsers")
+    headers = []
+    for path in files:
+        try:
+            with open(path, "rb") as stream:
+                headers.append((os.path.abspath(path), read_header(stream, path)))
+        except (OSError, RecordingError) as exc:
+            raise click.ClickException(str(exc)) from None
+    try:
+        plans = plan_replay(headers)
+        for plan in plans:
+            venue_class(plan.venue.name)
+    except (ValueError, KeyError) as exc:
+        raise click.ClickException(str(exc.args[0] if exc.args else exc)) from None
+    if publish and len(publish) != len(plans):
+        names = ", ".join(p.venue.name for p in plans)
+        raise click.BadParameter(
+            f"{len(publish)} endpoint(s) for {len(plans)} venue(s) ({names})",
+            param_hint="--publish",
+        )
+    for endpoint in publish:
+        if not ENDPOINT.match(endpoint):
+            raise click.BadParameter(f"{endpoint!r} is not tcp://HOST:PORT or ipc://PATH")
+    run_dir = (run_dir or f"/tmp/marketpipe-replay-{os.getpid()}").rstrip("/")
+    venues = tuple(
+        VenueSpec(
+            name=plan.venue.name,
+            symbols=plan.venue.symbols,
+            channels=plan.venue.channels,
+            publish=publish[i] if publish else f"tcp://127.0.0.1:{5701 + i}",
+            private_publish=f"ipc://{run_dir}/{plan.venue.name}.private",
+            parsers=parsers or max(1, os.cpu_count() or 1),
+            groups=plan.groups,
+            options=plan.venue.options,
+        )
+        for i, plan in enumerate(plans)
+    )
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+    )
+    for venue in venues:
+        click.echo(f"replaying {venue.name}: publishing on {venue.publish}", err=True)
+    coordinator = Coordinator(
+        Topology(run_dir=run_dir, venues=venues, control=f"ipc://{run_dir}/control"),
+        source="replay",
+        log_level=log_level.upper(),
+        replay={p.venue.name: p for p in plans},
+        speed=0.0 if fastest else speed,
+        wait_subscribers=wait_subscribers,
+    )
+    coordinator.run()
+    summary = coordinator.summary
+    if summary is None:
+        raise click.ClickException("replay stopped before the end")
+    if as_json:
+        click.echo(orjson.dumps(summary).decode())
+    else:
+        _print_summary(summary)
+    if summary["damaged_files"]:
+        # Played up to the damage; the notices above say which file, where and why.
+        sys.exit(1)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    from actors.coordinator import SUMMARY_COUNTERS
+
+    click.echo(
+        f"replayed {summary['frames']} frames in {summary['seconds']} s "
+        f"({summary['frames_per_s']} frames/s); {summary['events_published']} events published"
+    )
+    for name, v in summary["venues"].items():
+        counters = ", ".join(f"{k.replace('_', ' ')} {v[k]}" for k in SUMMARY_COUNTERS)
+        click.echo(
+            f"  {name}: {v['frames_pushed']} frames pushed, {v['frames_handled']} handled, "
+            f"{v['events_published']} events; {counters}"
+        )
+    if summary["damaged_files"]:
+        click.echo(f"{summary['damaged_files']} recording(s) damaged: played up to the damage")
 
 
 @main.command()

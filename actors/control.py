@@ -21,7 +21,7 @@ class ActorSpec(Struct, frozen=True, kw_only=True):
     """Everything an actor process needs to start; passed on its command line."""
 
     name: str  # gateio_spot.parser.1
-    kind: str  # connection | parser | handler | simulator
+    kind: str  # connection | parser | handler | simulator | replay | rest_replay
     venue: VenueSpec  # urls already pointed at a simulator under --simulate
     index: int = 0
     group: str = ""  # a connection's group (venues keep some streams on their own sockets)
@@ -32,6 +32,10 @@ class ActorSpec(Struct, frozen=True, kw_only=True):
     subscriptions: list[Subscription] = []  # a connection's initial share of the registry
     log_level: str = "INFO"
     curve: CurveSpec | None = None  # key file paths, for a handler with a tcp private endpoint
+    record: str = ""  # connection, handler: write a recording into this directory
+    replay: list[str] = []  # replay, rest_replay: the recordings to play back, in order
+    speed: float = 0.0  # replay: recorded pace x speed; 0 = as fast as the parsers take it
+    origin_ns: int = 0  # replay: the recorded instant that maps to the replay's start
 
 
 # -- actor -> coordinator ------------------------------------------------------------------
@@ -120,7 +124,11 @@ class Stop(Struct, tag="stop"):
     pass
 
 
-ToActor = SetSubscriptions | SetSources | Resubscribe | Watch | Stop
+class Start(Struct, tag="start"):
+    """A replay actor may begin pushing: the pipeline (and its consumers) are ready."""
+
+
+ToActor = SetSubscriptions | SetSources | Resubscribe | Watch | Stop | Start
 
 ENCODER = msgspec.msgpack.Encoder()
 FROM_ACTOR = msgspec.msgpack.Decoder(FromActor)

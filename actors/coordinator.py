@@ -7,7 +7,10 @@ Sockets:
                                            ipc://<run_dir>/control by default, or tcp as a
                                            CURVE server admitting only authorized client keys
 Processes: one child per actor (``python -m actors.runtime.launch SPEC``); under --simulate a
-simulator per venue first, and the venue URLs point at it.
+simulator per venue first, and the venue URLs point at it.  ``record_dir`` makes connections
+and handlers record what they read; a replay (``pipeline replay``) runs the same parsers and
+handlers, with a replay actor in each connection's place (the first also answers the handler's
+REST calls), and stops by itself once every recording is pushed and the handlers have drained.
 
 Supervision: a child that exits (crash, kill -9) is restarted by RestartPolicy: at once the
 first time, backing off while it keeps crashing.  A restarted connection actor gets the
@@ -51,8 +54,10 @@ from actors.control import (
     Resubscribe,
     SetSources,
     SetSubscriptions,
+    Start,
     Watch,
 )
+from actors.recording import VenueReplay
 from actors.runtime.curve import Authorizer, ServerKeys, serve_curve
 from actors.runtime.transport import bind, configure, ipc_file, prepare_run_dir
 from actors.simulators import simulator_urls
@@ -64,6 +69,8 @@ log = logging.getLogger("coordinator")
 
 STOP_GRACE_S = 1.5
 MAX_COMMAND_BYTES = 64 * 1024  # a peer sending more is disconnected by ZeroMQ, unread
+VENUE_STAND_INS = ("simulator", "replay")  # started first; the others wait for their port
+SUMMARY_COUNTERS = ("parse_errors", "gaps", "resyncs", "lost_batches", "books_synced")
 RATE_KEYS = ("frames_in", "events_out", "batches_in")
 
 
@@ -89,11 +96,24 @@ class Coordinator:
         source: str = "",
         simulate: bool = False,
         log_level: str = "INFO",
+        record_dir: str = "",
+        stop_after_s: float = 0.0,
+        replay: dict[str, VenueReplay] | None = None,
+        speed: float = 0.0,
+        wait_subscribers: int = 0,
     ) -> None:
         self.topology = topology
         self.source = source
         self.simulate = simulate
         self.log_level = log_level
+        self.record_dir = record_dir
+        self.stop_after_s = stop_after_s
+        self.replay = replay or {}
+        self.speed = speed
+        self.wait_subscribers = wait_subscribers  # replay starts once each handler heard these
+        self.summary: dict[str, Any] | None = None  # a finished replay's numbers
+        self.quiet_since: float | None = None
+        self.handler_input: tuple[int, ...] = ()
         self.run_dir = topology.run_dir
         self.actors_endpoint = f"ipc://{self.run_dir}/actors"
         self.venues: dict[str, VenueSpec] = {}
@@ -112,6 +132,9 @@ class Coordinator:
         """Every actor of the topology, simulators first, then in data-flow reverse order."""
         specs: list[ActorSpec] = []
         for venue in self.topology.venues:
+            if venue.name in self.replay:
+                specs.extend(self.plan_replay(venue, self.replay[venue.name]))
+                continue
             if self.simulate:
                 ws_url, rest_url = simulator_urls(venue.name, free_port(), venue.options)
                 venue = msgspec.structs.replace(venue, ws_url=ws_url, rest_url=rest_url)
@@ -129,6 +152,35 @@ class Coordinator:
             specs.extend(
                 self._spec(f"{venue.name}.connection.{i}", "connection", venue, i)
                 for i in range(len(venue.groups))
+            )
+        return specs
+
+    def plan_replay(self, venue: VenueSpec, replay: VenueReplay) -> list[ActorSpec]:
+        """A venue played back: handler, parsers, and one replay actor per recorded
+        connection, named as that connection so everything else stays the same; the first
+        one also serves the handler's recorded REST answers on the venue's rest_url."""
+        port = free_port()
+        venue = msgspec.structs.replace(
+            venue, ws_url="", rest_url=f"http://127.0.0.1:{port}", groups=replay.groups
+        )
+        self.venues[venue.name] = venue
+        self.refused[venue.name] = {}
+        self.groups[venue.name] = list(venue.groups)
+        self.shares[venue.name] = [frozenset() for _ in venue.groups]
+        specs = [self._spec(f"{venue.name}.handler", "handler", venue)]
+        specs.extend(
+            self._spec(f"{venue.name}.parser.{i}", "parser", venue, i) for i in range(venue.parsers)
+        )
+        for i, files in enumerate(replay.connections):
+            spec = self._spec(f"{venue.name}.connection.{i}", "connection", venue, i)
+            specs.append(
+                msgspec.structs.replace(
+                    spec,
+                    kind="replay",
+                    replay=[*files, *replay.rest] if i == 0 else list(files),
+                    speed=self.speed,
+                    origin_ns=replay.origin_ns,
+                )
             )
         return specs
 
@@ -155,6 +207,7 @@ class Coordinator:
             subscriptions=subs,
             log_level=self.log_level,
             curve=self.topology.curve if kind == "handler" else None,
+            record=self.record_dir if kind in ("connection", "handler") else "",
         )
 
     # -- main loop ----------------------------------------------------------------------------
@@ -181,14 +234,18 @@ class Coordinator:
             signal.signal(sig, self._on_signal)
         try:
             specs = self.plan()
-            # Simulators first, all at once; the actors that talk to them once they listen.
-            simulators = [s for s in specs if s.kind == "simulator"]
-            for spec in [*simulators, *(s for s in specs if s.kind != "simulator")]:
+            # Stand-ins for venues first, all at once; the actors that talk to them once they
+            # listen.
+            simulators = [s for s in specs if s.kind in VENUE_STAND_INS]
+            for spec in [*simulators, *(s for s in specs if s.kind not in VENUE_STAND_INS)]:
                 self.children[spec.name] = child = Child(spec)
                 self.start(child)
                 if simulators and spec is simulators[-1]:
                     for sim in simulators:
-                        wait_for_port(urlsplit(sim.venue.ws_url).port or 0, timeout_s=10)
+                        if sim.kind == "simulator":
+                            wait_for_port(urlsplit(sim.venue.ws_url).port or 0, timeout_s=10)
+                        elif sim.index == 0:  # a replay of REST answers
+                            wait_for_port(urlsplit(sim.venue.rest_url).port or 0, timeout_s=10)
             log.info(
                 "running %d actors; control %s; publishing on %s",
                 len(self.children),
@@ -242,7 +299,89 @@ class Coordinator:
             if self.control in ready:
                 while self.control.poll(0):
                     self.on_control(self.control.recv_multipart())
-            self.supervise(time.monotonic())
+            now = time.monotonic()
+            self.supervise(now)
+            if self.stop_after_s and now - self.started >= self.stop_after_s:
+                log.info("stopping after %.1f s as asked", self.stop_after_s)
+                self.stopping = True
+            if self.replay and self.wait_subscribers:
+                self.start_when_subscribed()
+            if self.replay and self.replay_finished(now):
+                self.stopping = True
+
+    def start_when_subscribed(self) -> None:
+        """Replay actors wait for Start until every handler has heard ``wait_subscribers``
+        subscriptions, so consumers that connected first miss nothing (no slow joiners)."""
+        for venue in self.replay:
+            report = self.children[f"{venue}.handler"].report
+            heard = report.counters.get("subscriptions_heard", 0) if report else 0
+            if heard < self.wait_subscribers:
+                return
+        log.info("replay: every handler has its subscribers; starting")
+        self.wait_subscribers = 0
+        for child in self.children.values():
+            if child.spec.kind == "replay":  # one not connected yet gets Start at its hello
+                self.send(child.spec.name, Start())
+
+    def replay_finished(self, now: float, quiet_s: float = 5.0) -> bool:
+        """Every replay actor pushed all it had, and each handler took in as many frames as
+        were pushed to its venue.  Frames lost on the way (a parser died with them) must not
+        make replay wait forever: once the handlers' input stops growing for ``quiet_s``,
+        replay ends all the same (and the summary shows the shortfall)."""
+        replays = [c for c in self.children.values() if c.spec.kind == "replay"]
+        if self.wait_subscribers or not all(
+            c.report and c.report.info.get("done") for c in replays
+        ):
+            return False
+        pushed = dict.fromkeys(self.replay, 0)
+        for child in replays:
+            assert child.report is not None
+            pushed[child.spec.venue.name] += child.report.counters.get("frames_out", 0)
+        handlers = {v: self.children[f"{v}.handler"].report for v in self.replay}
+        drained = all(
+            report is not None
+            and report.counters.get("frames_in", 0) >= pushed[v]
+            and not report.info.get("reorder_pending")
+            for v, report in handlers.items()
+        )
+        if not drained:
+            seen = tuple(r.counters.get("frames_in", 0) if r else -1 for r in handlers.values())
+            if seen != self.handler_input:
+                self.handler_input, self.quiet_since = seen, now
+                return False
+            if self.quiet_since is None or now - self.quiet_since < quiet_s:
+                return False
+            log.warning("replay: handlers took in fewer frames than were pushed; stopping")
+        self.summary = self.replay_summary(replays, pushed)
+        return True
+
+    def replay_summary(self, replays: list[Child], pushed: dict[str, int]) -> dict[str, Any]:
+        venues: dict[str, Any] = {}
+        starts = [c.report.info["started_ns"] for c in replays if c.report]
+        ends: list[int] = []
+        for name, frames in pushed.items():
+            handler = self.children[f"{name}.handler"].report
+            counters = handler.counters if handler else {}
+            end = handler.info.get("last_input_ns", 0) if handler else 0
+            ends.append(end)
+            venues[name] = {
+                "frames_pushed": frames,
+                "frames_handled": counters.get("frames_in", 0),
+                "events_published": counters.get("events_out", 0)
+                + counters.get("private_events_out", 0),
+                **{k: counters.get(k, 0) for k in SUMMARY_COUNTERS},
+            }
+        seconds = max(0.0, (max(ends, default=0) - min(starts, default=0)) / 1e9)
+        frames = sum(pushed.values())
+        damaged = sum(c.report.counters.get("damaged_files", 0) for c in replays if c.report)
+        return {
+            "venues": venues,
+            "damaged_files": damaged,
+            "frames": frames,
+            "events_published": sum(v["events_published"] for v in venues.values()),
+            "seconds": round(seconds, 3),
+            "frames_per_s": round(frames / seconds) if seconds > 0 else 0,
+        }
 
     # -- supervision --------------------------------------------------------------------------
 
@@ -339,6 +478,8 @@ class Coordinator:
                 elif child.spec.kind == "handler":
                     for index in range(len(self.shares[venue])):
                         self.watch(venue, index)
+                elif child.spec.kind == "replay" and not self.wait_subscribers:
+                    self.send(name, Start())
             case Report():
                 now = time.monotonic()
                 child.report, child.report_at = msg, now

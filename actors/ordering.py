@@ -10,6 +10,10 @@ Rules (design invariant 2):
    ``max_pending`` later ones wait, is lost (a parser died with it).  The order skips it and
    reports ``Lost``, so the handler can rebuild that connection's books.
 4. Time is an argument: ``push(batch, now_ns)`` and ``expire(now_ns)``.
+5. A connection first seen at one of its session's first ``EARLY`` batches is taken from
+   batch 0: the session has just begun and its first batches may overtake each other in the
+   parsers (a replay pushing as fast as it can makes that certain).  Seen later (a restarted
+   handler joining a running session), it starts where it is.
 """
 
 from __future__ import annotations
@@ -46,6 +50,9 @@ class _Stream:
     waiting_since: int | None = None
 
 
+EARLY = 16
+
+
 class Reorder:
     def __init__(self, *, timeout_ns: int = 500_000_000, max_pending: int = 1024) -> None:
         self.timeout_ns = timeout_ns
@@ -64,8 +71,9 @@ class Reorder:
         if stream is None or batch.epoch > stream.epoch:
             if stream is not None and stream.pending:
                 self.lost += len(stream.pending)
-            # A stream first seen mid-session (say after a handler restart) starts where it is.
-            start = batch.batch if stream is None else 0
+            # A stream first seen mid-session (say after a handler restart) starts where it
+            # is; one that has just begun starts at 0 (rule 5).
+            start = batch.batch if stream is None and batch.batch >= EARLY else 0
             stream = self._streams[batch.conn] = _Stream(epoch=batch.epoch, next=start)
             out.append(NewEpoch(batch.conn, batch.epoch))
         elif batch.epoch < stream.epoch or batch.batch < stream.next:

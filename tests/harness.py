@@ -49,6 +49,7 @@ class Pipeline:
         env: dict[str, str] | None = None,
         top: dict[str, Any] | None = None,
         keys: ClientKeys | None = None,
+        record_to: str | None = None,
     ):
         """``top``: more top-level topology keys (control, curve); ``keys``: the CURVE client
         keys our commands use when control is tcp."""
@@ -67,6 +68,7 @@ class Pipeline:
         self.control = doc.get("control", f"ipc://{self.run_dir}/run/control")
         self.keys = keys
         self.simulate = simulate
+        self.record_to = record_to  # `pipeline record --out` instead of `pipeline run`
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = Path(self.run_dir) / "pipeline.log"
@@ -92,6 +94,8 @@ class Pipeline:
                 self.private_sub.connect(private)
         self.private_sub.setsockopt(zmq.SUBSCRIBE, b"")
         command = [sys.executable, "-m", "actors.cli", "run", str(self.topology)]
+        if self.record_to is not None:
+            command[3:4] = ["record", "--out", self.record_to]
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
                 command + (["--simulate"] if self.simulate else []),

@@ -70,6 +70,13 @@ def test_connections_are_ordered_independently() -> None:
     assert numbers(r.push(batch(1, "b"), 0)) == [1]
 
 
+def test_a_new_sessions_first_batches_may_overtake_each_other() -> None:
+    r = Reorder()  # two parsers: batch 1 can reach the handler before batch 0
+    assert numbers(r.push(batch(1), 0)) == [NewEpoch("c0", 1)]
+    assert numbers(r.push(batch(0), 0)) == [0, 1]
+    assert r.late == 0
+
+
 def test_first_sight_mid_session_starts_where_the_stream_is() -> None:
     r = Reorder()  # a restarted handler joins a running connection
     assert numbers(r.push(batch(57), 0)) == [NewEpoch("c0", 1), 57]

@@ -17,6 +17,7 @@ PURE = [
     "registry.py",
     "stats.py",
     "control.py",
+    "recording.py",
     "staleness.py",
     *[str(p.relative_to(ROOT)) for p in ROOT.glob("venues/*.py")],
     *[str(p.relative_to(ROOT)) for p in ROOT.glob("venues/*/*.py") if "_pb" not in p.parts],

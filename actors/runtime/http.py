@@ -28,10 +28,19 @@ class HttpError(OSError):
         return 400 <= self.status < 500 and self.status != 429  # 429: rate limit, retry later
 
 
+def target(request: RestRequest) -> str:
+    """The request's path and query, as sent after the base URL."""
+    if not request.params:
+        return request.path
+    return (
+        request.path
+        + ("&" if "?" in request.path else "?")
+        + urllib.parse.urlencode(request.params)
+    )
+
+
 def call(base: str, request: RestRequest, *, timeout_s: float = TIMEOUT_S) -> bytes:
-    url = f"{base.rstrip('/')}{request.path}"
-    if request.params:
-        url += ("&" if "?" in url else "?") + urllib.parse.urlencode(request.params)
+    url = f"{base.rstrip('/')}{target(request)}"
     req = urllib.request.Request(url, method=request.method, headers=dict(request.headers))
     try:
         with urllib.request.urlopen(req, timeout=timeout_s) as resp:

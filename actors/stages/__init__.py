@@ -11,6 +11,7 @@ STAGES = {
     "parser": "actors.stages.parser:ParserActor",
     "handler": "actors.stages.handler:HandlerActor",
     "simulator": "actors.stages.simulator:SimulatorActor",
+    "replay": "actors.stages.replay:ReplayActor",
 }
 
 

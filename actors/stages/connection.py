@@ -4,6 +4,9 @@ Sockets:
     PUSH    binds this connection's raw endpoint; the venue's parsers connect to it
     DEALER  connects to the coordinator (hello, reports, SetSubscriptions, Stop)
     WS      connects to the venue (or its simulator)
+Files:
+    with ``record`` in its spec, every batch it builds (sent or dropped) goes to a recording
+    (``actors/recording.py``), written by a thread so the read loop never waits on disk.
 
 The read loop only reads, stamps and forwards.  Frames read while the loop runs without
 waiting go out as one batch, flushed as soon as the loop would wait, so batching adds no
@@ -26,11 +29,13 @@ import websockets
 import zmq
 from websockets.asyncio.client import ClientConnection
 
+from actors import recording
 from actors.backoff import delays
 from actors.control import SESSION, Refused, Resubscribe, SetSubscriptions, ToActor
 from actors.messages import RAW_ENCODER, RawBatch
 from actors.runtime import http
 from actors.runtime.actor import Actor
+from actors.runtime.recorder import for_actor
 from actors.runtime.transport import bind, configure, dealer
 from actors.venues import Subscription, Venue, load_venue
 
@@ -80,6 +85,8 @@ class ConnectionActor(Actor):
         self.push = bind(configure(self.ctx.socket(zmq.PUSH)), spec.raw[0])
         self.control = dealer(self.ctx, self.name, spec.coordinator)
         self.hello(self.control)
+        self.recorder = for_actor(spec, self.url)
+        self.recording_failed = False
 
         self.ws: ClientConnection | None = None
         self.state = "connecting"
@@ -106,6 +113,8 @@ class ConnectionActor(Actor):
         if self.ws is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.ws.close(), 0.5)
+        if self.recorder is not None:
+            self.recorder.close()
 
     # -- sessions -----------------------------------------------------------------------------
 
@@ -309,10 +318,16 @@ class ConnectionActor(Actor):
             self.dropped += 1
             self.count("dropped_batches")
             self.count("dropped_frames", n)
+            self.record(payload, sent=False)
             return
+        self.record(payload, sent=True)
         self.batch_no += 1
         self.dropped = 0
         self.count("batches_out")
+
+    def record(self, payload: bytes, *, sent: bool) -> None:
+        if self.recorder is not None:
+            self.recorder.add(recording.encode_frames(payload, sent))
 
     async def send(self, ws: ClientConnection, messages: list[str | bytes]) -> None:
         for message in messages:
@@ -374,6 +389,7 @@ class ConnectionActor(Actor):
             while self.control.poll(0):
                 self.read_command(self.control.recv())
             self.tick(self.control, now)
+            self.check_recorder()
             ws = self.ws
             if ws is None:
                 continue
@@ -389,14 +405,24 @@ class ConnectionActor(Actor):
                     with contextlib.suppress(Exception):
                         await ws.send(ping)
 
+    def check_recorder(self) -> None:
+        """A failed recording is reported once; the data flow never depended on it."""
+        recorder = self.recorder
+        if recorder is not None and recorder.failure and not self.recording_failed:
+            self.recording_failed = True
+            self.notice(self.control, "error", "recording failed", recorder.failure)
+
     def info(self) -> dict[str, Any]:
-        return {
+        info: dict[str, Any] = {
             "url": self.url,
             "state": self.state,
             "subscriptions": len(self.subs),
             "last_frame_age_s": round(time.monotonic() - self.last_frame, 3),
             "epoch": self.epoch,
         }
+        if self.recorder is not None:
+            info["recording"] = self.recorder.path
+        return info
 
 
 def _now_s() -> int:

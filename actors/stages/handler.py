@@ -9,8 +9,10 @@ Sockets:
             or tcp as a CURVE server admitting only the authorized client keys
     DEALER  connects to the coordinator (hello, reports, notices)
 REST snapshots (and futures contract sizes) are fetched on a small thread pool, so the loop
-never waits on the network.  Books whose venue sends snapshots in the stream (Gate.io obu)
-recover by asking the coordinator to renew their subscription instead.
+never waits on the network; with ``record`` in its spec, each answer also goes to a recording
+(``actors/recording.py``), so a replay can rebuild the books without the venue.  Books whose
+venue sends snapshots in the stream (Gate.io obu) recover by asking the coordinator to renew
+their subscription instead.
 
 Staleness (``actors/staleness.py``): every event restarts its subscription's clock; one that
 stays silent past its channel's threshold while its connection still delivers is counted,
@@ -34,6 +36,7 @@ from typing import Any
 
 import zmq
 
+from actors import recording
 from actors.backoff import delays
 from actors.book import BookSync
 from actors.control import Refused, Resubscribe, ToActor, Watch
@@ -58,10 +61,11 @@ from actors.ordering import Lost, NewEpoch, Reorder
 from actors.runtime import http
 from actors.runtime.actor import Actor
 from actors.runtime.curve import Authorizer, ServerKeys, serve_curve
+from actors.runtime.recorder import for_actor
 from actors.runtime.transport import bind, configure, dealer
 from actors.staleness import CHANNEL_OF, Stale, Watchdog
 from actors.topology import needs_curve
-from actors.venues import FrameError, Subscription, load_venue
+from actors.venues import FrameError, RestRequest, Subscription, load_venue
 
 DRAIN_MAX = 256
 STALE_CHECK_S = 0.1  # how often the watchdog is asked
@@ -127,6 +131,10 @@ class HandlerActor(Actor):
         bind(self.private, spec.venue.private_publish)
         self.control = dealer(self.ctx, self.name, spec.coordinator)
         self.hello(self.control)
+        self.recorder = for_actor(spec, self.rest_url)
+        self.recording_failed = False
+        self.last_input_ns = 0  # when the last batch was released: replay measures with it
+        self.fetched = False  # a snapshot fetch has finished since service_fetches last ran
 
         self.reorder = Reorder()
         self.books: dict[str, BookSync] = {}
@@ -152,6 +160,8 @@ class HandlerActor(Actor):
             self.pool.shutdown(wait=False, cancel_futures=True)
             if self.authorizer is not None:
                 self.authorizer.stop()
+            if self.recorder is not None:
+                self.recorder.close()
 
     def loop(self) -> None:
         poller = zmq.Poller()
@@ -173,6 +183,10 @@ class HandlerActor(Actor):
                     self.on_subscriber(self.pub.recv())
             if self.pull in ready:
                 for _ in range(DRAIN_MAX):
+                    if self.fetched:
+                        # A snapshot that came back goes in before the frames behind it, so
+                        # it finds fewer deltas to catch up on (and replay finds it in place).
+                        self.service_fetches()
                     try:
                         raw = self.pull.recv(zmq.NOBLOCK)
                     except zmq.Again:
@@ -189,6 +203,7 @@ class HandlerActor(Actor):
                 for stale in self.watchdog.due(now):
                     self.on_stale(stale)
             self.tick(self.control, now)
+            self.check_recorder()
 
     def on_command(self, msg: ToActor) -> None:
         if isinstance(msg, Watch):
@@ -221,6 +236,7 @@ class HandlerActor(Actor):
             self.count("lost_batches", item.batches)
             self.reset_connection(item.conn, f"{item.batches} batch(es) lost between stages")
         else:
+            self.last_input_ns = time.time_ns()
             self.handle_batch(item)
 
     def handle_batch(self, batch: EventBatch) -> None:
@@ -324,6 +340,7 @@ class HandlerActor(Actor):
         so it need not wait for a resync.  Others get a snapshot equal to their book."""
         if not message or message[0] != 1:
             return
+        self.count("subscriptions_heard")  # replay --wait-for-subscribers waits on this
         prefix = message[1:]
         for sync in self.books.values():
             snapshot = sync.snapshot()
@@ -359,9 +376,14 @@ class HandlerActor(Actor):
             return
         self.count("snapshot_requests")
         request = self.venue.snapshot_request(symbol)
-        fetch.future = self.pool.submit(http.call, self.rest_url, request)
+        fetch.future = self.pool.submit(self.call, request)
+        fetch.future.add_done_callback(self.on_fetched)
+
+    def on_fetched(self, _future: Future[bytes]) -> None:
+        self.fetched = True  # from a pool thread: only a flag for the loop to look at
 
     def service_fetches(self) -> None:
+        self.fetched = False
         for symbol, fetch in self.fetches.items():
             future = fetch.future
             if future is None:
@@ -396,7 +418,7 @@ class HandlerActor(Actor):
     def refresh_contracts(self) -> None:
         if self.contracts is None:
             request = self.venue.contracts_request()  # type: ignore[attr-defined]
-            self.contracts = self.pool.submit(http.call, self.rest_url, request)
+            self.contracts = self.pool.submit(self.call, request)
 
     def service_contracts(self) -> None:
         future = self.contracts
@@ -411,6 +433,27 @@ class HandlerActor(Actor):
             return
         self.contract_sizes = sizes
         self.count("contracts_loaded")
+
+    def call(self, request: RestRequest) -> bytes:
+        """One REST call (on the pool), recorded with its answer when we record."""
+        if self.recorder is None:
+            return http.call(self.rest_url, request)
+        target = http.target(request)
+        try:
+            body = http.call(self.rest_url, request)
+        except http.HttpError as exc:
+            rest = recording.Rest(time.time_ns(), request.method, target, exc.status, b"")
+            self.recorder.add(recording.encode(rest))
+            raise
+        rest = recording.Rest(time.time_ns(), request.method, target, 200, body)
+        self.recorder.add(recording.encode(rest))
+        return body
+
+    def check_recorder(self) -> None:
+        recorder = self.recorder
+        if recorder is not None and recorder.failure and not self.recording_failed:
+            self.recording_failed = True
+            self.notice(self.control, "error", "recording failed", recorder.failure)
 
     # -- output -------------------------------------------------------------------------------
 
@@ -441,6 +484,7 @@ class HandlerActor(Actor):
             "books_live": live,
             "reorder_pending": self.reorder.pending,
             "late_batches": self.reorder.late,
+            "last_input_ns": self.last_input_ns,
             "rejected": dict(self.rejected),
             "private_refused_clients": self.authorizer.denied if self.authorizer else 0,
             "watched": self.watchdog.watched(),
