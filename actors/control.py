@@ -31,6 +31,7 @@ class ActorSpec(Struct, frozen=True, kw_only=True):
     events: str = ""  # the handler's inbox (bound by it)
     subscriptions: list[Subscription] = []  # a connection's initial share of the registry
     log_level: str = "INFO"
+    coordinator_grace_s: float = 10.0  # how long to stream on without a coordinator
 
 
 # -- actor -> coordinator ------------------------------------------------------------------

@@ -6,6 +6,8 @@ per venue, connection actors (as many per group as the venue's subscription limi
 
     run_dir: /tmp/marketpipe        # ipc sockets live here (created owner-only)
     parsers: auto                   # parser processes per venue; auto = one per core
+    coordinator_grace_s: 10         # actors outlive a dead coordinator this long, waiting
+                                    # for a new one to adopt them (then they exit)
     venues:
       gateio_spot:
         symbols: [BTC/USDT, ETH/USDT]
@@ -48,7 +50,8 @@ VENUE_KEYS = frozenset(
         "rotate_after_s",
     }
 )
-TOP_KEYS = frozenset({"run_dir", "parsers", "venues"})
+TOP_KEYS = frozenset({"run_dir", "parsers", "coordinator_grace_s", "venues"})
+DEFAULT_GRACE_S = 10.0
 
 
 class TopologyError(ValueError):
@@ -90,6 +93,7 @@ class VenueSpec(Struct, frozen=True):
 class Topology(Struct, frozen=True):
     run_dir: str
     venues: tuple[VenueSpec, ...]
+    coordinator_grace_s: float = DEFAULT_GRACE_S
 
     @property
     def control(self) -> str:
@@ -124,6 +128,10 @@ def parse(text: str, *, cores: int, environ: Mapping[str, str]) -> Topology:
     if not run_dir.startswith("/"):
         raise TopologyError("run_dir", f"{run_dir!r} must be an absolute path")
     default_parsers = _parsers(top.get("parsers", "auto"), "parsers", cores)
+    grace_s = _seconds(top.get("coordinator_grace_s", DEFAULT_GRACE_S), "coordinator_grace_s")
+    if grace_s < 1:
+        # Shorter than a few report intervals, actors would leave during any restart.
+        raise TopologyError("coordinator_grace_s", f"{grace_s!r} must be at least 1 second")
     venues_doc = _mapping(top.get("venues"), "venues")
     if not venues_doc:
         raise TopologyError("venues", "at least one venue is required")
@@ -140,7 +148,7 @@ def parse(text: str, *, cores: int, environ: Mapping[str, str]) -> Topology:
         for name, body in venues_doc.items()
     )
     _unique([e for v in venues for e in (v.publish, v.private_publish)], "publish")
-    return Topology(run_dir=run_dir, venues=venues)
+    return Topology(run_dir=run_dir, venues=venues, coordinator_grace_s=grace_s)
 
 
 def _venue(

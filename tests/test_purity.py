@@ -17,6 +17,8 @@ PURE = [
     "registry.py",
     "stats.py",
     "control.py",
+    "liveness.py",
+    "runstate.py",
     *[str(p.relative_to(ROOT)) for p in ROOT.glob("venues/*.py")],
     *[str(p.relative_to(ROOT)) for p in ROOT.glob("venues/*/*.py") if "_pb" not in p.parts],
     "simulators/market.py",
