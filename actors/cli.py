@@ -83,7 +83,8 @@ def main() -> None:
 @click.option("--log-level", default="INFO", show_default=True)
 def run(topology_path: str, simulate: bool, log_level: str) -> None:
     """Start the coordinator and every actor of TOPOLOGY; Ctrl-C stops them all."""
-    from actors.coordinator import Coordinator
+    from actors.coordinator import AdoptionRefused, Coordinator
+    from actors.runtime.rundir import CoordinatorRunning
 
     logging.basicConfig(
         level=log_level.upper(),
@@ -113,9 +114,17 @@ def run(topology_path: str, simulate: bool, log_level: str) -> None:
     else:
         raise click.ClickException(f"a pipeline is already running with run_dir {topology.run_dir}")
     coordinator = Coordinator(
-        topology, source=topology_path, simulate=simulate, log_level=log_level.upper()
+        topology,
+        source=topology_path,
+        simulate=simulate,
+        log_level=log_level.upper(),
+        issued_credentials=environ.issued if isinstance(environ, IssuedCredentials) else {},
     )
-    sys.exit(coordinator.run())
+    try:
+        code = coordinator.run()
+    except (CoordinatorRunning, AdoptionRefused) as exc:
+        raise click.ClickException(str(exc)) from None
+    sys.exit(code)
 
 
 @main.command()

@@ -8,9 +8,17 @@ Processes: one child per actor (``python -m actors.runtime.launch SPEC``); under
 simulator per venue first, and the venue URLs point at it.
 
 Supervision: a child that exits (crash, kill -9) is restarted by RestartPolicy: at once the
-first time, backing off while it keeps crashing.  A restarted connection actor gets the
-registry's current share of subscriptions; the handler sees its new epoch and resyncs the
-books it fed.  SIGINT/SIGTERM stop every child within 2 s, then remove our ipc files.
+first time, backing off while it keeps crashing.  A child whose reports stop (stopped,
+spinning, blocked) is hung by actors/liveness.py: counted, killed with SIGKILL and restarted
+the same way.  A restarted connection actor gets the registry's current share of
+subscriptions; the handler sees its new epoch and resyncs the books it fed.
+SIGINT/SIGTERM stop every child within 2 s, then remove our ipc files.
+
+Restarts of the coordinator itself: we hold <run_dir>/coordinator.lock and keep
+<run_dir>/coordinator.state (actors/runstate.py) current.  After a kill -9 the actors stream
+on for the topology's coordinator_grace_s; a coordinator started for the same topology in
+that time adopts every actor still running (checked against /proc), restarts the ones that
+died meanwhile, and watches the adopted ones by polling /proc, since it cannot waitpid them.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from urllib.parse import urlsplit
 import msgspec
 import zmq
 
-from actors import registry
+from actors import registry, runstate
 from actors.backoff import RestartPolicy
 from actors.control import (
     COMMAND_DECODER,
@@ -50,7 +58,11 @@ from actors.control import (
     SetSources,
     SetSubscriptions,
 )
-from actors.runtime.transport import bind, configure, ipc_file, prepare_run_dir
+from actors.liveness import DEFAULT as LIVENESS
+from actors.liveness import Liveness, Thresholds, liveness
+from actors.runtime import procs, rundir
+from actors.runtime.procs import Adopted
+from actors.runtime.transport import bind, configure, ipc_file
 from actors.simulators import simulator_urls
 from actors.stats import Rate
 from actors.topology import Topology, VenueSpec
@@ -62,16 +74,23 @@ STOP_GRACE_S = 1.5
 RATE_KEYS = ("frames_in", "events_out", "batches_in")
 
 
+class AdoptionRefused(RuntimeError):
+    pass
+
+
 @dataclass
 class Child:
     spec: ActorSpec
-    proc: subprocess.Popen[bytes] | None = None
-    started: float = 0.0
+    proc: subprocess.Popen[bytes] | Adopted | None = None
+    ticks: int = 0  # the process's start time in /proc: (pid, ticks) names it for good
+    started: float = 0.0  # monotonic, when the process started (adopted: computed)
     restarts: int = 0
+    hung: int = 0  # times it stopped reporting and was killed for it
+    killing: str = ""  # why we killed it (hung), until it is gone
     policy: RestartPolicy = field(default_factory=RestartPolicy)
     restart_at: float | None = None
     report: Report | None = None
-    report_at: float = 0.0
+    heard_at: float | None = None  # its last report (or our adopting it), monotonic
     rates: dict[str, Rate] = field(default_factory=dict)
     last_exit: str = ""
 
@@ -84,6 +103,7 @@ class Coordinator:
         source: str = "",
         simulate: bool = False,
         log_level: str = "INFO",
+        issued_credentials: dict[str, str] | None = None,
     ) -> None:
         self.topology = topology
         self.source = source
@@ -99,6 +119,10 @@ class Coordinator:
         self.notices: deque[dict[str, Any]] = deque(maxlen=50)
         self.stopping = False
         self.started = time.monotonic()
+        self.thresholds: Thresholds = LIVENESS
+        self.adopted_from: int | None = None  # the pid of the coordinator we took over from
+        self.issued_credentials = dict(issued_credentials or {})
+        self.dirty = False  # the state file is behind
 
     # -- building the actor set ---------------------------------------------------------------
 
@@ -148,39 +172,148 @@ class Coordinator:
             events=f"ipc://{self.run_dir}/{venue.name}.events",
             subscriptions=subs,
             log_level=self.log_level,
+            coordinator_grace_s=self.topology.coordinator_grace_s,
         )
 
     # -- main loop ----------------------------------------------------------------------------
 
     def run(self) -> int:
-        prepare_run_dir(self.run_dir)
-        ctx = zmq.Context()
-        self.actors = bind(configure(ctx.socket(zmq.ROUTER), hwm=10_000), self.actors_endpoint)
-        self.control = bind(configure(ctx.socket(zmq.ROUTER)), self.topology.control)
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, self._on_signal)
+        """Raises rundir.CoordinatorRunning or AdoptionRefused before touching anything."""
+        lock = rundir.acquire_lock(self.run_dir)
         try:
-            specs = self.plan()
-            # Simulators first, all at once; the actors that talk to them once they listen.
-            simulators = [s for s in specs if s.kind == "simulator"]
-            for spec in [*simulators, *(s for s in specs if s.kind != "simulator")]:
-                self.children[spec.name] = child = Child(spec)
-                self.start(child)
-                if simulators and spec is simulators[-1]:
-                    for sim in simulators:
-                        wait_for_port(urlsplit(sim.venue.ws_url).port or 0, timeout_s=10)
-            log.info(
-                "running %d actors; control %s; publishing on %s",
-                len(self.children),
-                self.topology.control,
-                ", ".join(v.publish for v in self.venues.values()),
-            )
-            self.loop()
+            state = self.previous_run()
+            ctx = zmq.Context()
+            self.actors = bind(configure(ctx.socket(zmq.ROUTER), hwm=10_000), self.actors_endpoint)
+            self.control = bind(configure(ctx.socket(zmq.ROUTER)), self.topology.control)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, self._on_signal)
+            try:
+                if state is not None:
+                    self.adopt(state)
+                else:
+                    self.start_all()
+                log.info(
+                    "running %d actors; control %s; publishing on %s",
+                    len(self.children),
+                    self.topology.control,
+                    ", ".join(v.publish for v in self.venues.values()),
+                )
+                self.save_state()
+                self.loop()
+            finally:
+                self.shutdown()
+                ctx.destroy(linger=0)
+                self.remove_ipc_files()
         finally:
-            self.shutdown()
-            ctx.destroy(linger=0)
-            self.remove_ipc_files()
+            rundir.release_lock(lock, self.run_dir)
         return 0
+
+    def start_all(self) -> None:
+        specs = self.plan()
+        # Simulators first, all at once; the actors that talk to them once they listen.
+        simulators = [s for s in specs if s.kind == "simulator"]
+        for spec in [*simulators, *(s for s in specs if s.kind != "simulator")]:
+            self.children[spec.name] = child = Child(spec)
+            self.start(child)
+            if simulators and spec is simulators[-1]:
+                for sim in simulators:
+                    wait_for_port(urlsplit(sim.venue.ws_url).port or 0, timeout_s=10)
+
+    # -- taking over from a coordinator that died ---------------------------------------------
+
+    def previous_run(self) -> runstate.RunState | None:
+        """The state of a pipeline still running here without a coordinator, if any."""
+        data = rundir.read_state(self.run_dir)
+        if data is None:
+            return None
+        where = os.path.join(self.run_dir, rundir.STATE_FILE)
+        try:
+            state = runstate.decode(data, where)
+        except runstate.RunStateError as exc:
+            # Its actors (if any) leave within their grace period; until then the ones that
+            # bind the same addresses as ours will make our new ones restart.
+            log.error("%s; starting afresh", exc)
+            return None
+        alive = [r for r in state.actors if r.pid and procs.is_alive(r.pid, r.start_ticks)]
+        if not alive:
+            log.info("the previous coordinator's actors are all gone; starting afresh")
+            return None
+        why = runstate.mismatch(state, self.topology, self.simulate)
+        if why:
+            pids = " ".join(str(r.pid) for r in alive)
+            raise AdoptionRefused(
+                f"{self.run_dir}: {why}, and {len(alive)} of its actors still run (pids "
+                f"{pids}); they exit by themselves within "
+                f"{state.topology.coordinator_grace_s:.0f} s of losing their coordinator "
+                "(or stop them with kill), then start again"
+            )
+        return state
+
+    def adopt(self, state: runstate.RunState) -> None:
+        """Supervise the running actors as they are: no restart, no new subscriptions."""
+        now = time.monotonic()
+        self.adopted_from = state.coordinator_pid
+        self.venues = dict(state.venues)
+        self.groups = {venue: list(groups) for venue, groups in state.groups.items()}
+        self.shares = {
+            venue: [frozenset(share) for share in shares] for venue, shares in state.shares.items()
+        }
+        self.refused = {venue: dict(pairs) for venue, pairs in state.refused.items()}
+        # Restarted connections must sign as the running simulators expect.
+        self.issued_credentials.update(state.issued_credentials)
+        os.environ.update(state.issued_credentials)
+        adopted = 0
+        for record in state.actors:
+            name = record.spec.name
+            child = Child(record.spec, restarts=record.restarts, hung=record.hung)
+            self.children[name] = child
+            if record.pid and procs.is_alive(record.pid, record.start_ticks):
+                child.proc, child.ticks = (
+                    Adopted(record.pid, record.start_ticks),
+                    record.start_ticks,
+                )
+                child.started = now - procs.age_s(record.start_ticks)
+                child.heard_at = now  # silent from here on for too long: hung
+                adopted += 1
+            else:
+                child.restart_at = now
+                child.last_exit = "gone while no coordinator watched"
+                self.record_notice(name, "error", "actor died", f"{child.last_exit}; restarting")
+        self.record_notice(
+            "coordinator",
+            "info",
+            "adopted a running pipeline",
+            f"{adopted} of {len(state.actors)} actors of coordinator pid "
+            f"{state.coordinator_pid}; no restart, no reset",
+        )
+
+    def save_state(self) -> None:
+        """Write what a successor needs to adopt us (after every start and registry change)."""
+        self.dirty = False
+        actors = []
+        for child in self.children.values():
+            running = child.proc is not None
+            actors.append(
+                runstate.ActorRecord(
+                    spec=child.spec,
+                    pid=child.proc.pid if child.proc is not None else 0,
+                    start_ticks=child.ticks if running else 0,
+                    restarts=child.restarts,
+                    hung=child.hung,
+                )
+            )
+        state = runstate.RunState(
+            topology=self.topology,
+            simulate=self.simulate,
+            coordinator_pid=os.getpid(),
+            venues=self.venues,
+            groups=self.groups,
+            shares={venue: [sorted(share) for share in s] for venue, s in self.shares.items()},
+            refused={venue: sorted(r.items()) for venue, r in self.refused.items()},
+            actors=actors,
+            issued_credentials=self.issued_credentials if self.simulate else {},
+        )
+        rundir.write_state(self.run_dir, runstate.encode(state))
 
     def _on_signal(self, signum: int, _frame: object) -> None:
         if not self.stopping:
@@ -200,6 +333,8 @@ class Coordinator:
                 while self.control.poll(0):
                     self.on_control(self.control.recv_multipart())
             self.supervise(time.monotonic())
+            if self.dirty:
+                self.save_state()
 
     # -- supervision --------------------------------------------------------------------------
 
@@ -208,14 +343,17 @@ class Coordinator:
         if spec.kind == "connection":
             share = self.shares[spec.venue.name][spec.index]
             spec = child.spec = msgspec.structs.replace(spec, subscriptions=sorted(share))
-        child.proc = subprocess.Popen(
+        proc = child.proc = subprocess.Popen(
             [sys.executable, "-m", "actors.runtime.launch", msgspec.json.encode(spec).decode()],
             stdin=subprocess.DEVNULL,
             env=self.child_env(spec.kind),
         )
+        child.ticks = procs.start_ticks(proc.pid)  # unreaped, it is in /proc even if it died
         child.started = time.monotonic()
         child.restart_at = None
-        log.debug("started %s (pid %d)", spec.name, child.proc.pid)
+        child.report, child.heard_at, child.killing = None, None, ""
+        self.dirty = True
+        log.debug("started %s (pid %d)", spec.name, proc.pid)
 
     def child_env(self, kind: str) -> dict[str, str]:
         """Only the processes that sign (connections) or check signatures (simulators) get
@@ -232,18 +370,41 @@ class Coordinator:
         for child in self.children.values():
             proc = child.proc
             if proc is not None and proc.poll() is not None:
-                code = proc.returncode
-                why = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+                why = child.killing or _exit_reason(proc)
                 uptime = now - child.started
                 delay = child.policy.on_exit(uptime)
                 child.proc, child.restart_at, child.last_exit = None, now + delay, why
-                child.report = None
+                child.report, child.killing = None, ""
+                self.dirty = True
                 self.record_notice(
                     child.spec.name, "error", "actor died", f"{why}; restarting in {delay:.1f} s"
                 )
+            elif proc is not None and not child.killing:
+                verdict = liveness(now, child.started, child.heard_at, self.thresholds)
+                if verdict is Liveness.HUNG:
+                    self.kill_hung(child, proc, now)
             if child.proc is None and child.restart_at is not None and now >= child.restart_at:
                 child.restarts += 1
                 self.start(child)
+
+    def kill_hung(self, child: Child, proc: subprocess.Popen[bytes] | Adopted, now: float) -> None:
+        """No report for too long: the actor is stopped, spinning or blocked.  Kill it like
+        a crash (SIGKILL works on a stopped process too); the restart follows its exit."""
+        child.hung += 1
+        t = self.thresholds
+        if child.heard_at is None:
+            why = f"no first report {now - child.started:.1f} s after start"
+            limit = f"limit {t.start_within_s:.1f} s"
+        else:
+            why = f"no report for {now - child.heard_at:.1f} s"
+            limit = f"limit {t.hung_after_s:.1f} s: {t.hung_after_missed} missed reports"
+        child.killing = f"hung ({why}); killed with SIGKILL"
+        self.dirty = True
+        self.record_notice(
+            child.spec.name, "error", "actor hung", f"{why} ({limit}); killing it with SIGKILL"
+        )
+        with _ignore_gone():
+            proc.kill()
 
     def shutdown(self) -> None:
         """SIGTERM everyone, give them STOP_GRACE_S, then SIGKILL: done within 2 s."""
@@ -263,6 +424,7 @@ class Coordinator:
             child.proc = None
 
     def remove_ipc_files(self) -> None:
+        rundir.remove_state(self.run_dir)  # a clean stop: nothing left to adopt
         endpoints = [self.actors_endpoint, self.topology.control]
         for child in self.children.values():
             venue = child.spec.venue
@@ -287,6 +449,9 @@ class Coordinator:
         if child is None:
             log.warning("message from unknown actor %s ignored", name)
             return
+        if isinstance(msg, Hello | Report) and (child.proc is None or msg.pid != child.proc.pid):
+            log.debug("%s from %s pid %d (not the one we run) ignored", type(msg), name, msg.pid)
+            return
         match msg:
             case Hello():
                 if child.spec.kind == "connection":
@@ -294,7 +459,7 @@ class Coordinator:
                     self.send(name, SetSubscriptions(sorted(share)))
             case Report():
                 now = time.monotonic()
-                child.report, child.report_at = msg, now
+                child.report, child.heard_at = msg, now
                 for key in RATE_KEYS:
                     if key in msg.counters:
                         child.rates.setdefault(key, Rate()).update(msg.counters[key], now)
@@ -322,6 +487,7 @@ class Coordinator:
         shares = self.shares[venue]
         if not refused:
             return
+        self.dirty = True
         for sub in refused:
             self.refused[venue][sub] = f"{msg.message} (code {msg.code})"
         names = ", ".join(f"{s.channel}:{s.symbol}" for s in sorted(refused))
@@ -416,6 +582,7 @@ class Coordinator:
         wanted = wanted | changed if command.cmd == "subscribe" else wanted - changed
         shares = self.assign(venue.name, current, wanted)
         self.shares[venue.name] = shares
+        self.dirty = True
         if len(shares) > len(current):
             self.grow(venue.name)
         for index, new in enumerate(shares):
@@ -487,11 +654,15 @@ class Coordinator:
                     "kind": child.spec.kind,
                     "venue": child.spec.venue.name,
                     "pid": child.proc.pid if child.proc else None,
-                    "state": _state(child, now),
+                    "state": self._state(child, now),
+                    "adopted": isinstance(child.proc, Adopted),
                     "uptime_s": round(now - child.started, 1) if child.proc else 0.0,
                     "restarts": child.restarts,
+                    "hung": child.hung,
                     "last_exit": child.last_exit,
-                    "report_age_s": round(now - child.report_at, 1) if report else None,
+                    "report_age_s": (
+                        round(now - child.heard_at, 1) if child.heard_at is not None else None
+                    ),
                     "counters": report.counters if report else {},
                     "rates": {k: round(r.value, 1) for k, r in child.rates.items()},
                     "latency_us": report.latency_us if report else {},
@@ -512,23 +683,38 @@ class Coordinator:
             }
             for name, spec in self.venues.items()
         }
+        t = self.thresholds
         return {
             "topology": self.source,
             "run_dir": self.run_dir,
             "simulate": self.simulate,
+            "coordinator": {
+                "pid": os.getpid(),
+                "adopted_from": self.adopted_from,
+                "report_every_s": t.report_every_s,
+                "hung_after_s": t.hung_after_s,
+                "start_within_s": t.start_within_s,
+                "coordinator_grace_s": self.topology.coordinator_grace_s,
+            },
             "uptime_s": round(now - self.started, 1),
             "venues": venues,
             "actors": actors,
             "notices": list(self.notices)[-20:],
         }
 
+    def _state(self, child: Child, now: float) -> str:
+        if child.proc is None:
+            return "restarting" if child.restart_at is not None else "stopped"
+        if child.killing:
+            return "hung"
+        return liveness(now, child.started, child.heard_at, self.thresholds).value
 
-def _state(child: Child, now: float) -> str:
-    if child.proc is None:
-        return "restarting" if child.restart_at is not None else "stopped"
-    if child.report is None:
-        return "starting"
-    return "running" if now - child.report_at < 5 else "unresponsive"
+
+def _exit_reason(proc: subprocess.Popen[bytes] | Adopted) -> str:
+    if isinstance(proc, Adopted):
+        return "gone (adopted, not our child: its exit status went to its reaper)"
+    code = proc.returncode
+    return f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
 
 
 class _ignore_gone:
