@@ -46,6 +46,7 @@ class Pipeline:
         venues: dict[str, dict[str, Any]] | None = None,
         simulate: bool = True,
         env: dict[str, str] | None = None,
+        top: dict[str, Any] | None = None,
     ):
         self.run_dir = tempfile.mkdtemp(prefix="mpt-", dir="/tmp")
         if venues is None:
@@ -56,7 +57,8 @@ class Pipeline:
         self.venues = venues
         self.publish = next(iter(venues.values()))["publish"]
         self.topology = Path(self.run_dir) / "topology.yaml"
-        doc = {"run_dir": f"{self.run_dir}/run", "parsers": parsers, "venues": venues}
+        doc = {"run_dir": f"{self.run_dir}/run", "parsers": parsers, **(top or {})}
+        doc["venues"] = venues
         self.topology.write_text(yaml.safe_dump(doc, sort_keys=False))
         self.control = f"ipc://{self.run_dir}/run/control"
         self.simulate = simulate
@@ -82,16 +84,20 @@ class Pipeline:
         for name in self.venues:
             self.private_sub.connect(f"ipc://{self.run_dir}/run/{name}.private")
         self.private_sub.setsockopt(zmq.SUBSCRIBE, b"")
+        self.proc = self.spawn_coordinator()
+        wait_until(lambda: self._all_running(), timeout_s, "every actor running", self)
+
+    def spawn_coordinator(self) -> subprocess.Popen[bytes]:
+        """`pipeline run` of our topology; its output is appended to the one log."""
         command = [sys.executable, "-m", "actors.cli", "run", str(self.topology)]
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(
+        with open(self.log, "ab") as log:
+            return subprocess.Popen(
                 command + (["--simulate"] if self.simulate else []),
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=self.env,
             )
-        wait_until(lambda: self._all_running(), timeout_s, "every actor running", self)
 
     def _all_running(self) -> bool:
         try:
