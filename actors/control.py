@@ -1,7 +1,7 @@
 """Control traffic, kept apart from data: actor specs, actor <-> coordinator messages, and the
 CLI's commands.  [pure]
 
-Actors talk to the coordinator over one DEALER each (identity = actor name) to the
+Actors talk to the coordinator over one DEALER each (identity = "<actor name>#<pid>") to the
 coordinator's ROUTER: reliable both ways, no slow-joiner loss, and a message for an actor that
 is down is dropped by the ROUTER instead of piling up (zguide chapter 4).
 """

@@ -123,6 +123,7 @@ class Coordinator:
         self.adopted_from: int | None = None  # the pid of the coordinator we took over from
         self.issued_credentials = dict(issued_credentials or {})
         self.dirty = False  # the state file is behind
+        self.strays: set[int] = set()  # pids of actors we found running but do not run
 
     # -- building the actor set ---------------------------------------------------------------
 
@@ -352,7 +353,7 @@ class Coordinator:
         child.started = time.monotonic()
         child.restart_at = None
         child.report, child.heard_at, child.killing = None, None, ""
-        self.dirty = True
+        self.save_state()  # at once: a successor must know every process we started
         log.debug("started %s (pid %d)", spec.name, proc.pid)
 
     def child_env(self, kind: str) -> dict[str, str]:
@@ -439,18 +440,18 @@ class Coordinator:
     # -- messages from actors -----------------------------------------------------------------
 
     def on_actor_message(self, identity: bytes, payload: bytes) -> None:
-        name = identity.decode(errors="replace")
-        child = self.children.get(name)
+        # Identities are "<name>#<pid>": one per process, so a restarted actor never finds
+        # its name still held on our ROUTER by its dead (or stray) predecessor.
+        name, _, pid_text = identity.decode(errors="replace").rpartition("#")
         try:
             msg = FROM_ACTOR.decode(payload)
-        except msgspec.DecodeError as exc:
-            log.error("malformed message from %s ignored: %s", name, exc)
+            pid = int(pid_text)
+        except (msgspec.DecodeError, ValueError) as exc:
+            log.error("malformed message from %r ignored: %s", identity, exc)
             return
-        if child is None:
-            log.warning("message from unknown actor %s ignored", name)
-            return
-        if isinstance(msg, Hello | Report) and (child.proc is None or msg.pid != child.proc.pid):
-            log.debug("%s from %s pid %d (not the one we run) ignored", type(msg), name, msg.pid)
+        child = self.children.get(name)
+        if child is None or child.proc is None or pid != child.proc.pid:
+            self.stop_stray(name, pid)  # or a late message of a process that is gone
             return
         match msg:
             case Hello():
@@ -472,6 +473,18 @@ class Coordinator:
                 self.refuse(child.spec.venue.name, sorted(share), msg)
             case Refused():
                 self.take_out_refused(child.spec.venue.name, msg)
+
+    def stop_stray(self, name: str, pid: int) -> None:
+        """An actor of this run dir that we do not run (say its coordinator died between
+        starting it and writing the state file) must not stream on unsupervised, or hold its
+        name on our socket: SIGTERM it.  Stale messages of a dead process need nothing."""
+        ours = {c.proc.pid for c in self.children.values() if c.proc is not None}
+        if pid in ours or pid in self.strays or not procs.is_actor_of(pid, self.run_dir):
+            return
+        self.strays.add(pid)
+        self.record_notice(name, "warning", "stray actor", f"pid {pid} is not ours; stopping it")
+        with _ignore_gone():
+            os.kill(pid, signal.SIGTERM)
 
     def take_out_refused(self, venue: str, msg: Refused) -> None:
         """Refused subscriptions leave the connections' shares, so no reconnect retries them;
@@ -513,8 +526,13 @@ class Coordinator:
                 self.send(f"{venue}.connection.{index}", Resubscribe(mine, msg.reason))
 
     def send(self, name: str, msg: object) -> None:
+        """To the running process of actor ``name``; dropped if it is not running."""
+        child = self.children.get(name)
+        if child is None or child.proc is None:
+            return
+        identity = f"{name}#{child.proc.pid}".encode()
         try:
-            self.actors.send_multipart((name.encode(), ENCODER.encode(msg)), zmq.NOBLOCK)
+            self.actors.send_multipart((identity, ENCODER.encode(msg)), zmq.NOBLOCK)
         except zmq.Again:
             log.warning("could not reach %s", name)
 

@@ -94,8 +94,9 @@ def test_kill_9_of_parser_and_connection_recovers_with_exact_books() -> None:
             )
             p.pump(1.0)
         wait_until(  # its first report may take a while on a loaded machine
-            lambda: p.actor("gateio_spot.connection.0")["info"].get("subscriptions")
-            == len(SYMBOLS) * 4,  # resubscribed all
+            lambda: (
+                p.actor("gateio_spot.connection.0")["info"].get("subscriptions") == len(SYMBOLS) * 4
+            ),  # resubscribed all
             5,
             "the restarted connection reporting its whole share",
             p,

@@ -307,6 +307,40 @@ def test_a_new_coordinator_adopts_the_running_actors_without_a_reset() -> None:
 
 
 @pytest.mark.slow
+def test_a_coordinator_without_the_state_stops_the_strays_and_converges() -> None:
+    """Say the coordinator died before it wrote its state: the next one starts afresh, and
+    the old actors, which reconnect to it, must not stream on beside the new ones."""
+    with running_pipeline(symbols=SYMBOLS, parsers=2) as p:
+        p.pump_until(lambda: all(p.valid(n) for n in NATIVE), 10, "books")
+        before = _actor_pids(p)
+        run_dir = str(Path(p.run_dir, "run"))
+        assert all(procs.is_actor_of(pid, run_dir) for pid in before.values())
+        assert not procs.is_actor_of(os.getpid(), run_dir)
+        assert p.proc is not None
+        p.proc.kill()
+        p.proc.wait()
+        Path(run_dir, "coordinator.state").unlink()
+        p.proc = p.spawn_coordinator()
+        wait_until(lambda: all(_gone(pid) for pid in before.values()), 15, "strays stopped", p)
+        wait_until(p._all_running, 20, "the new pipeline running", p)
+        status = p.status()
+        assert status["coordinator"]["adopted_from"] is None
+        assert any(n["what"] == "stray actor" for n in status["notices"]) or "stray actor" in (
+            p.output()
+        )
+        mark = len(p.events)
+        p.pump_until(
+            lambda: (
+                {e.native for e in p.events[mark:] if isinstance(e, BookSnapshot)} >= set(NATIVE)
+                and all(p.valid(n) for n in NATIVE)
+            ),
+            15,
+            "books from the new pipeline",
+        )
+        assert_books_match_truth(p, NATIVE)
+
+
+@pytest.mark.slow
 def test_actors_leave_by_themselves_when_no_coordinator_comes_back() -> None:
     grace = 3.0
     with running_pipeline(symbols=SYMBOLS[:1], parsers=2, top={"coordinator_grace_s": grace}) as p:

@@ -87,8 +87,8 @@ class Actor:
     def open_control(self) -> zmq.Socket[Any]:
         """Our DEALER to the coordinator, watched (connect/disconnect events) so we know
         whether a coordinator is there; says hello."""
-        sock = transport.dealer(self.ctx, self.name, self.spec.coordinator)
-        self._monitor = sock.get_monitor_socket(zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED)
+        identity = f"{self.name}#{os.getpid()}"  # the coordinator tells processes apart
+        sock, self._monitor = transport.watched_dealer(self.ctx, identity, self.spec.coordinator)
         self.control = sock
         self.hello(sock)
         return sock

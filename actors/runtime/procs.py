@@ -70,6 +70,19 @@ def cmdline(pid: int) -> list[str]:
         return []
 
 
+def is_actor_of(pid: int, run_dir: str) -> bool:
+    """True if ``pid`` is a live marketpipe actor started for ``run_dir`` (its spec, on its
+    command line, names the run dir)."""
+    args = cmdline(pid)
+    found = stat(pid)
+    return (
+        found is not None
+        and found.state != "Z"
+        and "actors.runtime.launch" in args
+        and any(f'"run_dir":"{run_dir}"' in arg for arg in args)
+    )
+
+
 class Adopted:
     """A running actor a previous coordinator started.  It is not our child, so we cannot
     waitpid it: we watch /proc for its (pid, start ticks) instead.  Its exit status is lost
