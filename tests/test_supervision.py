@@ -341,6 +341,32 @@ def test_a_coordinator_without_the_state_stops_the_strays_and_converges() -> Non
 
 
 @pytest.mark.slow
+def test_a_coordinator_for_another_topology_is_refused_and_the_old_actors_still_leave() -> None:
+    grace = 3.0
+    with running_pipeline(symbols=SYMBOLS[:1], parsers=1, top={"coordinator_grace_s": grace}) as p:
+        p.pump_until(lambda: p.valid("BTC_USDT"), 10, "book")
+        pids = _actor_pids(p)
+        assert p.proc is not None
+        p.proc.kill()
+        p.proc.wait()
+        other = Path(p.run_dir, "other.yaml")
+        other.write_text(p.topology.read_text().replace("BTC/USDT", "ETH/USDT"))
+        refused = subprocess.run(
+            [sys.executable, "-m", "actors.cli", "run", str(other), "--simulate"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=30,
+        )
+        assert refused.returncode == 1
+        assert "started from a different topology" in refused.stderr, refused.stderr
+        assert str(pids["gateio_spot.handler"]) in refused.stderr
+        assert not any(_gone(pid) for pid in pids.values())  # nothing of theirs was touched
+        wait_until(lambda: p.leftovers()[0] == [], grace + 5, "every actor to leave", p)
+        wait_until(lambda: not Path(p.run_dir, "run").exists(), 3, "the run dir removed", p)
+
+
+@pytest.mark.slow
 def test_actors_leave_by_themselves_when_no_coordinator_comes_back() -> None:
     grace = 3.0
     with running_pipeline(symbols=SYMBOLS[:1], parsers=2, top={"coordinator_grace_s": grace}) as p:

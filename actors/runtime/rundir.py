@@ -62,13 +62,15 @@ def acquire_lock(run_dir: str) -> int:
 
 
 def release_lock(fd: int, run_dir: str) -> None:
-    """Give up the lock; the lock file goes too, and the run dir if nothing else is left."""
+    """Give up the lock.  If nothing else is left in the run dir, the lock file and the dir
+    go too; otherwise the lock file stays, for the actors still running there (a refused
+    adoption) to take when they clean up after their coordinator."""
+    path = os.path.join(run_dir, LOCK_FILE)
     with contextlib.suppress(OSError):
-        if _same_file(fd, os.path.join(run_dir, LOCK_FILE)):
-            os.unlink(os.path.join(run_dir, LOCK_FILE))
+        if os.listdir(run_dir) == [LOCK_FILE] and _same_file(fd, path):
+            os.unlink(path)
+            os.rmdir(run_dir)
     os.close(fd)
-    with contextlib.suppress(OSError):  # not empty: something else lives there
-        os.rmdir(run_dir)
 
 
 def clean_after_coordinator(run_dir: str) -> None:
