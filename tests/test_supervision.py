@@ -337,6 +337,43 @@ def test_a_new_coordinator_adopts_the_running_actors_without_a_reset() -> None:
 
 
 @pytest.mark.slow
+def test_after_adoption_a_restarted_connection_signs_as_the_simulator_expects() -> None:
+    """Under --simulate the credentials are made up per run: the adopting coordinator must
+    hand a restarted connection the ones the running simulator accepts."""
+    spot = {
+        "symbols": ["BTC/USDT"],
+        "channels": ["trades", "orders", "fills", "balances"],
+        "credentials": {"key": "MPT_SUP_KEY", "secret": "MPT_SUP_SECRET"},
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MPT_SUP_")}
+    with running_pipeline(venues={"gateio_spot": spot}, parsers=1, env=env) as p:
+        p.pump_until(lambda: any(type(e).__name__ == "Fill" for e in p.private), 15, "fills")
+        assert p.proc is not None
+        p.proc.kill()
+        p.proc.wait()
+        p.proc = p.spawn_coordinator()
+        wait_until(lambda: p._all_running(), 10, "the new coordinator answers", p)
+        victim = p.actor("gateio_spot.connection.0")["pid"]
+        os.kill(victim, signal.SIGKILL)
+        wait_until(
+            lambda: (
+                (a := p.actor("gateio_spot.connection.0"))["restarts"] == 1
+                and a["pid"] not in (None, victim)
+            ),
+            10,
+            "the adopted connection restarted",
+            p,
+        )
+        mark = len(p.private)
+        p.pump_until(
+            lambda: any(type(e).__name__ == "Fill" for e in p.private[mark:]),
+            15,
+            "fills on the restarted connection",
+        )
+        assert p.status()["venues"]["gateio_spot"]["refused"] == {}
+
+
+@pytest.mark.slow
 def test_a_coordinator_without_the_state_stops_the_strays_and_converges() -> None:
     """Say the coordinator died before it wrote its state: the next one starts afresh, and
     the old actors, which reconnect to it, must not stream on beside the new ones."""
