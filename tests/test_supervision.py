@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from actors import runstate
@@ -190,6 +191,72 @@ def _freeze_until_restarted(p: Pipeline, name: str) -> float:
     print(f"{name}: SIGSTOP -> killed and restarted in {detected:.2f} s")
     assert _gone(pid)
     return detected
+
+
+@pytest.mark.slow
+def test_a_parser_stalled_by_its_handler_keeps_reporting(tmp_path: Path) -> None:
+    """Back-pressure is not a hang: a parser whose handler reads nothing blocks in its
+    send, and must go on reporting from there (else a slow handler gets its parsers
+    killed).  A real parser process, with this test as its coordinator and neighbours."""
+    import zmq
+
+    from actors.control import FROM_ACTOR, Report
+    from actors.messages import RAW_ENCODER, RawBatch
+
+    run = str(tmp_path / "run")
+    os.makedirs(run, mode=0o700)
+    ctx = zmq.Context()
+    router = ctx.socket(zmq.ROUTER)
+    router.bind(f"ipc://{run}/actors")
+    raw = ctx.socket(zmq.PUSH)
+    raw.bind(f"ipc://{run}/c.raw")
+    inbox = ctx.socket(zmq.PULL)  # the handler's, never read
+    inbox.setsockopt(zmq.RCVHWM, 1)
+    inbox.bind(f"ipc://{run}/e.events")
+    venue = parse(TOPOLOGY.replace("/tmp/mp-state-test", run), cores=1, environ={}).venues[0]
+    spec = ActorSpec(
+        name="gateio_spot.parser.0",
+        kind="parser",
+        venue=venue,
+        run_dir=run,
+        coordinator=f"ipc://{run}/actors",
+        raw=[f"ipc://{run}/c.raw"],
+        events=f"ipc://{run}/e.events",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "actors.runtime.launch", msgspec.json.encode(spec).decode()],
+        cwd=ROOT,
+    )
+    try:
+        assert router.poll(20_000), "the parser never said hello"
+        frame = "x" * 20_000  # a parse error each, forwarded like any batch
+        sent, deadline = 0, time.monotonic() + 20
+        while time.monotonic() < deadline:  # until the parser cannot take any more
+            try:
+                raw.send(
+                    RAW_ENCODER.encode(RawBatch("c", 1, sent, 0, 0, [frame], [0])), zmq.NOBLOCK
+                )
+                sent += 1
+            except zmq.Again:
+                if raw.poll(2000, zmq.POLLOUT) == 0:
+                    break
+        while router.poll(0):  # what it said before it stalled does not count
+            router.recv_multipart()
+        reports: list[Report] = []
+        until = time.monotonic() + 5  # longer than the hung limit
+        while (left := until - time.monotonic()) > 0:
+            if router.poll(int(left * 1000) + 1):
+                msg = FROM_ACTOR.decode(router.recv_multipart()[-1])
+                if isinstance(msg, Report):
+                    reports.append(msg)
+        print(f"parser stalled after {sent} batches; {len(reports)} reports in 5 s")
+        assert sent > 1000, sent  # it really took batches, and then really stalled
+        assert len(reports) >= 4, len(reports)
+        assert reports[-1].counters.get("send_waits", 0) > reports[0].counters.get("send_waits", 0)
+    finally:
+        proc.kill()
+        proc.wait()
+        ctx.destroy(linger=0)
 
 
 @pytest.mark.slow
