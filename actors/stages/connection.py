@@ -364,14 +364,12 @@ class ConnectionActor(Actor):
                 self.read_command(self.control.recv())
             self.tick(self.control, now)
             ws = self.ws
-            if ws is None:
-                pass
-            elif now - self.last_frame > STALE_PINGS * interval:
+            if ws is not None and now - self.last_frame > STALE_PINGS * interval:
                 self.count("stale_sessions")
                 self.log.warning("no frame for %.1f s; reconnecting", now - self.last_frame)
                 self.last_frame = now
                 await ws.close(code=1000, reason="stale")  # ends recv() -> a new session
-            elif now >= next_ping:
+            elif ws is not None and now >= next_ping:
                 next_ping = now + interval
                 ping = self.venue.ping_message(now_s=_now_s())
                 if ping is not None:
