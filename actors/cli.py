@@ -141,7 +141,8 @@ def record(
 
 
 def _run(topology_path: str, simulate: bool, log_level: str, **options: Any) -> int:
-    from actors.coordinator import ControlBindError, Coordinator
+    from actors.coordinator import AdoptionRefused, ControlBindError, Coordinator
+    from actors.runtime.rundir import CoordinatorRunning
 
     logging.basicConfig(
         level=log_level.upper(),
@@ -177,12 +178,19 @@ def _run(topology_path: str, simulate: bool, log_level: str, **options: Any) -> 
                 f"a pipeline is already running with run_dir {topology.run_dir}"
             )
     coordinator = Coordinator(
-        topology, source=topology_path, simulate=simulate, log_level=log_level.upper(), **options
+        topology,
+        source=topology_path,
+        simulate=simulate,
+        log_level=log_level.upper(),
+        issued_credentials=environ.issued if isinstance(environ, IssuedCredentials) else {},
+        **options,
     )
     try:
         code = coordinator.run()
     except (CurveKeyError, ControlBindError) as exc:
         raise click.ClickException(f"{topology_path}: {exc}") from None
+    except (CoordinatorRunning, AdoptionRefused) as exc:
+        raise click.ClickException(str(exc)) from None
     return code
 
 

@@ -1,7 +1,7 @@
 """Control traffic, kept apart from data: actor specs, actor <-> coordinator messages, and the
 CLI's commands.  [pure]
 
-Actors talk to the coordinator over one DEALER each (identity = actor name) to the
+Actors talk to the coordinator over one DEALER each (identity = "<actor name>#<pid>") to the
 coordinator's ROUTER: reliable both ways, no slow-joiner loss, and a message for an actor that
 is down is dropped by the ROUTER instead of piling up (zguide chapter 4).
 """
@@ -36,6 +36,7 @@ class ActorSpec(Struct, frozen=True, kw_only=True):
     replay: list[str] = []  # replay, rest_replay: the recordings to play back, in order
     speed: float = 0.0  # replay: recorded pace x speed; 0 = as fast as the parsers take it
     origin_ns: int = 0  # replay: the recorded instant that maps to the replay's start
+    coordinator_grace_s: float = 10.0  # how long to stream on without a coordinator
 
 
 # -- actor -> coordinator ------------------------------------------------------------------

@@ -13,9 +13,17 @@ handlers, with a replay actor in each connection's place (the first also answers
 REST calls), and stops by itself once every recording is pushed and the handlers have drained.
 
 Supervision: a child that exits (crash, kill -9) is restarted by RestartPolicy: at once the
-first time, backing off while it keeps crashing.  A restarted connection actor gets the
-registry's current share of subscriptions; the handler sees its new epoch and resyncs the
-books it fed.  SIGINT/SIGTERM stop every child within 2 s, then remove our ipc files.
+first time, backing off while it keeps crashing.  A child whose reports stop (stopped,
+spinning, blocked) is hung by actors/liveness.py: counted, killed with SIGKILL and restarted
+the same way.  A restarted connection actor gets the registry's current share of
+subscriptions; the handler sees its new epoch and resyncs the books it fed.
+SIGINT/SIGTERM stop every child within 2 s, then remove our ipc files.
+
+Restarts of the coordinator itself: we hold <run_dir>/coordinator.lock and keep
+<run_dir>/coordinator.state (actors/runstate.py) current.  After a kill -9 the actors stream
+on for the topology's coordinator_grace_s; a coordinator started for the same topology in
+that time adopts every actor still running (checked against /proc), restarts the ones that
+died meanwhile, and watches the adopted ones by polling /proc, since it cannot waitpid them.
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ from urllib.parse import urlsplit
 import msgspec
 import zmq
 
-from actors import registry
+from actors import registry, runstate
 from actors.backoff import RestartPolicy
 from actors.control import (
     COMMAND_DECODER,
@@ -57,9 +65,13 @@ from actors.control import (
     Start,
     Watch,
 )
+from actors.liveness import DEFAULT as LIVENESS
+from actors.liveness import Liveness, Thresholds, liveness
 from actors.recording import VenueReplay
+from actors.runtime import procs, rundir
 from actors.runtime.curve import Authorizer, ServerKeys, serve_curve
-from actors.runtime.transport import bind, configure, ipc_file, prepare_run_dir
+from actors.runtime.procs import Adopted
+from actors.runtime.transport import bind, configure, ipc_file
 from actors.simulators import simulator_urls
 from actors.stats import Rate
 from actors.topology import Topology, VenueSpec, needs_curve
@@ -74,16 +86,23 @@ SUMMARY_COUNTERS = ("parse_errors", "gaps", "resyncs", "lost_batches", "books_sy
 RATE_KEYS = ("frames_in", "events_out", "batches_in")
 
 
+class AdoptionRefused(RuntimeError):
+    pass
+
+
 @dataclass
 class Child:
     spec: ActorSpec
-    proc: subprocess.Popen[bytes] | None = None
-    started: float = 0.0
+    proc: subprocess.Popen[bytes] | Adopted | None = None
+    ticks: int = 0  # the process's start time in /proc: (pid, ticks) names it for good
+    started: float = 0.0  # monotonic, when the process started (adopted: computed)
     restarts: int = 0
+    hung: int = 0  # times it stopped reporting and was killed for it
+    killing: str = ""  # why we killed it (hung), until it is gone
     policy: RestartPolicy = field(default_factory=RestartPolicy)
     restart_at: float | None = None
     report: Report | None = None
-    report_at: float = 0.0
+    heard_at: float | None = None  # its last report (or our adopting it), monotonic
     rates: dict[str, Rate] = field(default_factory=dict)
     last_exit: str = ""
 
@@ -101,6 +120,7 @@ class Coordinator:
         replay: dict[str, VenueReplay] | None = None,
         speed: float = 0.0,
         wait_subscribers: int = 0,
+        issued_credentials: dict[str, str] | None = None,
     ) -> None:
         self.topology = topology
         self.source = source
@@ -125,6 +145,11 @@ class Coordinator:
         self.stopping = False
         self.started = time.monotonic()
         self.authorizer: Authorizer | None = None
+        self.thresholds: Thresholds = LIVENESS
+        self.adopted_from: int | None = None  # the pid of the coordinator we took over from
+        self.issued_credentials = dict(issued_credentials or {})
+        self.dirty = False  # the state file is behind
+        self.strays: set[int] = set()  # pids of actors we found running but do not run
 
     # -- building the actor set ---------------------------------------------------------------
 
@@ -208,58 +233,71 @@ class Coordinator:
             log_level=self.log_level,
             curve=self.topology.curve if kind == "handler" else None,
             record=self.record_dir if kind in ("connection", "handler") else "",
+            coordinator_grace_s=self.topology.coordinator_grace_s,
         )
 
     # -- main loop ----------------------------------------------------------------------------
 
     def run(self) -> int:
-        """Raises CurveKeyError for unusable key files and ControlBindError when the control
-        endpoint is taken, before any actor starts."""
+        """Raises CurveKeyError for unusable key files, ControlBindError when the control
+        endpoint is taken, rundir.CoordinatorRunning or AdoptionRefused, before any actor
+        starts or is adopted."""
         keys = ServerKeys.load(self.topology.curve) if self._curve_needed() else None
-        prepare_run_dir(self.run_dir)
-        ctx = zmq.Context()
+        lock = rundir.acquire_lock(self.run_dir)
         try:
-            # Control first: if a tcp control endpoint is taken, another pipeline may run in
-            # this run_dir, and binding our actors endpoint would take over its ipc file.
-            self.control = self.bind_control(ctx, keys)
-            self.actors = bind(configure(ctx.socket(zmq.ROUTER), hwm=10_000), self.actors_endpoint)
-        except BaseException:
-            if self.authorizer is not None:
-                self.authorizer.stop()
-            ctx.destroy(linger=0)
-            with contextlib.suppress(OSError):  # only if we made it and nothing lives there
-                os.rmdir(self.run_dir)
-            raise
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, self._on_signal)
-        try:
-            specs = self.plan()
-            # Stand-ins for venues first, all at once; the actors that talk to them once they
-            # listen.
-            simulators = [s for s in specs if s.kind in VENUE_STAND_INS]
-            for spec in [*simulators, *(s for s in specs if s.kind not in VENUE_STAND_INS)]:
-                self.children[spec.name] = child = Child(spec)
-                self.start(child)
-                if simulators and spec is simulators[-1]:
-                    for sim in simulators:
-                        if sim.kind == "simulator":
-                            wait_for_port(urlsplit(sim.venue.ws_url).port or 0, timeout_s=10)
-                        elif sim.index == 0:  # a replay of REST answers
-                            wait_for_port(urlsplit(sim.venue.rest_url).port or 0, timeout_s=10)
-            log.info(
-                "running %d actors; control %s; publishing on %s",
-                len(self.children),
-                self.topology.control,
-                ", ".join(v.publish for v in self.venues.values()),
-            )
-            self.loop()
+            state = self.previous_run()
+            ctx = zmq.Context()
+            try:
+                # Control first: if a tcp control endpoint is taken, another pipeline may run
+                # there, and binding our actors endpoint would take over an ipc file.
+                self.control = self.bind_control(ctx, keys)
+                self.actors = bind(
+                    configure(ctx.socket(zmq.ROUTER), hwm=10_000), self.actors_endpoint
+                )
+            except BaseException:
+                if self.authorizer is not None:
+                    self.authorizer.stop()
+                ctx.destroy(linger=0)
+                raise
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, self._on_signal)
+            try:
+                if state is not None:
+                    self.adopt(state)
+                else:
+                    self.start_all()
+                log.info(
+                    "running %d actors; control %s; publishing on %s",
+                    len(self.children),
+                    self.topology.control,
+                    ", ".join(v.publish for v in self.venues.values()),
+                )
+                self.save_state()
+                self.loop()
+            finally:
+                self.shutdown()
+                if self.authorizer is not None:
+                    self.authorizer.stop()
+                ctx.destroy(linger=0)
+                self.remove_ipc_files()
         finally:
-            self.shutdown()
-            if self.authorizer is not None:
-                self.authorizer.stop()
-            ctx.destroy(linger=0)
-            self.remove_ipc_files()
+            rundir.release_lock(lock, self.run_dir)
         return 0
+
+    def start_all(self) -> None:
+        specs = self.plan()
+        # Stand-ins for venues first, all at once; the actors that talk to them once they
+        # listen.
+        simulators = [s for s in specs if s.kind in VENUE_STAND_INS]
+        for spec in [*simulators, *(s for s in specs if s.kind not in VENUE_STAND_INS)]:
+            self.children[spec.name] = child = Child(spec)
+            self.start(child)
+            if simulators and spec is simulators[-1]:
+                for sim in simulators:
+                    if sim.kind == "simulator":
+                        wait_for_port(urlsplit(sim.venue.ws_url).port or 0, timeout_s=10)
+                    elif sim.index == 0:  # a replay of REST answers
+                        wait_for_port(urlsplit(sim.venue.rest_url).port or 0, timeout_s=10)
 
     def _curve_needed(self) -> bool:
         endpoints = [self.topology.control, *(v.private_publish for v in self.topology.venues)]
@@ -282,6 +320,102 @@ class Coordinator:
                 "(is another pipeline running there?)"
             ) from None
 
+    # -- taking over from a coordinator that died ---------------------------------------------
+
+    def previous_run(self) -> runstate.RunState | None:
+        """The state of a pipeline still running here without a coordinator, if any."""
+        data = rundir.read_state(self.run_dir)
+        if data is None:
+            return None
+        where = os.path.join(self.run_dir, rundir.STATE_FILE)
+        try:
+            state = runstate.decode(data, where)
+        except runstate.RunStateError as exc:
+            # Its actors (if any) leave within their grace period; until then the ones that
+            # bind the same addresses as ours will make our new ones restart.
+            log.error("%s; starting afresh", exc)
+            return None
+        alive = [r for r in state.actors if r.pid and procs.is_alive(r.pid, r.start_ticks)]
+        if not alive:
+            log.info("the previous coordinator's actors are all gone; starting afresh")
+            return None
+        why = runstate.mismatch(state, self.topology, self.simulate)
+        if why:
+            pids = " ".join(str(r.pid) for r in alive)
+            raise AdoptionRefused(
+                f"{self.run_dir}: {why}, and {len(alive)} of its actors still run (pids "
+                f"{pids}); they exit by themselves within "
+                f"{state.topology.coordinator_grace_s:.0f} s of losing their coordinator "
+                "(or stop them with kill), then start again"
+            )
+        return state
+
+    def adopt(self, state: runstate.RunState) -> None:
+        """Supervise the running actors as they are: no restart, no new subscriptions."""
+        now = time.monotonic()
+        self.adopted_from = state.coordinator_pid
+        self.venues = dict(state.venues)
+        self.groups = {venue: list(groups) for venue, groups in state.groups.items()}
+        self.shares = {
+            venue: [frozenset(share) for share in shares] for venue, shares in state.shares.items()
+        }
+        self.refused = {venue: dict(pairs) for venue, pairs in state.refused.items()}
+        # Restarted connections must sign as the running simulators expect.
+        self.issued_credentials.update(state.issued_credentials)
+        os.environ.update(state.issued_credentials)
+        adopted = 0
+        for record in state.actors:
+            name = record.spec.name
+            child = Child(record.spec, restarts=record.restarts, hung=record.hung)
+            self.children[name] = child
+            if record.pid and procs.is_alive(record.pid, record.start_ticks):
+                child.proc, child.ticks = (
+                    Adopted(record.pid, record.start_ticks),
+                    record.start_ticks,
+                )
+                child.started = now - procs.age_s(record.start_ticks)
+                child.heard_at = now  # silent from here on for too long: hung
+                adopted += 1
+            else:
+                child.restart_at = now
+                child.last_exit = "gone while no coordinator watched"
+                self.record_notice(name, "error", "actor died", f"{child.last_exit}; restarting")
+        self.record_notice(
+            "coordinator",
+            "info",
+            "adopted a running pipeline",
+            f"{adopted} of {len(state.actors)} actors of coordinator pid "
+            f"{state.coordinator_pid}; no restart, no reset",
+        )
+
+    def save_state(self) -> None:
+        """Write what a successor needs to adopt us (after every start and registry change)."""
+        self.dirty = False
+        actors = []
+        for child in self.children.values():
+            running = child.proc is not None
+            actors.append(
+                runstate.ActorRecord(
+                    spec=child.spec,
+                    pid=child.proc.pid if child.proc is not None else 0,
+                    start_ticks=child.ticks if running else 0,
+                    restarts=child.restarts,
+                    hung=child.hung,
+                )
+            )
+        state = runstate.RunState(
+            topology=self.topology,
+            simulate=self.simulate,
+            coordinator_pid=os.getpid(),
+            venues=self.venues,
+            groups=self.groups,
+            shares={venue: [sorted(share) for share in s] for venue, s in self.shares.items()},
+            refused={venue: sorted(r.items()) for venue, r in self.refused.items()},
+            actors=actors,
+            issued_credentials=self.issued_credentials if self.simulate else {},
+        )
+        rundir.write_state(self.run_dir, runstate.encode(state))
+
     def _on_signal(self, signum: int, _frame: object) -> None:
         if not self.stopping:
             log.info("received %s; stopping", signal.Signals(signum).name)
@@ -301,6 +435,8 @@ class Coordinator:
                     self.on_control(self.control.recv_multipart())
             now = time.monotonic()
             self.supervise(now)
+            if self.dirty:
+                self.save_state()
             if self.stop_after_s and now - self.started >= self.stop_after_s:
                 log.info("stopping after %.1f s as asked", self.stop_after_s)
                 self.stopping = True
@@ -390,14 +526,17 @@ class Coordinator:
         if spec.kind == "connection":
             share = self.shares[spec.venue.name][spec.index]
             spec = child.spec = msgspec.structs.replace(spec, subscriptions=sorted(share))
-        child.proc = subprocess.Popen(
+        proc = child.proc = subprocess.Popen(
             [sys.executable, "-m", "actors.runtime.launch", msgspec.json.encode(spec).decode()],
             stdin=subprocess.DEVNULL,
             env=self.child_env(spec.kind),
         )
+        child.ticks = procs.start_ticks(proc.pid)  # unreaped, it is in /proc even if it died
         child.started = time.monotonic()
         child.restart_at = None
-        log.debug("started %s (pid %d)", spec.name, child.proc.pid)
+        child.report, child.heard_at, child.killing = None, None, ""
+        self.save_state()  # at once: a successor must know every process we started
+        log.debug("started %s (pid %d)", spec.name, proc.pid)
 
     def child_env(self, kind: str) -> dict[str, str]:
         """Only the processes that sign (connections) or check signatures (simulators) get
@@ -414,18 +553,41 @@ class Coordinator:
         for child in self.children.values():
             proc = child.proc
             if proc is not None and proc.poll() is not None:
-                code = proc.returncode
-                why = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+                why = child.killing or _exit_reason(proc)
                 uptime = now - child.started
                 delay = child.policy.on_exit(uptime)
                 child.proc, child.restart_at, child.last_exit = None, now + delay, why
-                child.report = None
+                child.report, child.killing = None, ""
+                self.dirty = True
                 self.record_notice(
                     child.spec.name, "error", "actor died", f"{why}; restarting in {delay:.1f} s"
                 )
+            elif proc is not None and not child.killing:
+                verdict = liveness(now, child.started, child.heard_at, self.thresholds)
+                if verdict is Liveness.HUNG:
+                    self.kill_hung(child, proc, now)
             if child.proc is None and child.restart_at is not None and now >= child.restart_at:
                 child.restarts += 1
                 self.start(child)
+
+    def kill_hung(self, child: Child, proc: subprocess.Popen[bytes] | Adopted, now: float) -> None:
+        """No report for too long: the actor is stopped, spinning or blocked.  Kill it like
+        a crash (SIGKILL works on a stopped process too); the restart follows its exit."""
+        child.hung += 1
+        t = self.thresholds
+        if child.heard_at is None:
+            why = f"no first report {now - child.started:.1f} s after start"
+            limit = f"limit {t.start_within_s:.1f} s"
+        else:
+            why = f"no report for {now - child.heard_at:.1f} s"
+            limit = f"limit {t.hung_after_s:.1f} s: {t.hung_after_missed} missed reports"
+        child.killing = f"hung ({why}); killed with SIGKILL"
+        self.dirty = True
+        self.record_notice(
+            child.spec.name, "error", "actor hung", f"{why} ({limit}); killing it with SIGKILL"
+        )
+        with _ignore_gone():
+            proc.kill()
 
     def shutdown(self) -> None:
         """SIGTERM everyone, give them STOP_GRACE_S, then SIGKILL: done within 2 s."""
@@ -445,6 +607,7 @@ class Coordinator:
             child.proc = None
 
     def remove_ipc_files(self) -> None:
+        rundir.remove_state(self.run_dir)  # a clean stop: nothing left to adopt
         endpoints = [self.actors_endpoint, self.topology.control]
         for child in self.children.values():
             venue = child.spec.venue
@@ -459,15 +622,18 @@ class Coordinator:
     # -- messages from actors -----------------------------------------------------------------
 
     def on_actor_message(self, identity: bytes, payload: bytes) -> None:
-        name = identity.decode(errors="replace")
-        child = self.children.get(name)
+        # Identities are "<name>#<pid>": one per process, so a restarted actor never finds
+        # its name still held on our ROUTER by its dead (or stray) predecessor.
+        name, _, pid_text = identity.decode(errors="replace").rpartition("#")
         try:
             msg = FROM_ACTOR.decode(payload)
-        except msgspec.DecodeError as exc:
-            log.error("malformed message from %s ignored: %s", name, exc)
+            pid = int(pid_text)
+        except (msgspec.DecodeError, ValueError) as exc:
+            log.error("malformed message from %r ignored: %s", identity, exc)
             return
-        if child is None:
-            log.warning("message from unknown actor %s ignored", name)
+        child = self.children.get(name)
+        if child is None or child.proc is None or pid != child.proc.pid:
+            self.stop_stray(name, pid)  # or a late message of a process that is gone
             return
         match msg:
             case Hello():
@@ -482,7 +648,7 @@ class Coordinator:
                     self.send(name, Start())
             case Report():
                 now = time.monotonic()
-                child.report, child.report_at = msg, now
+                child.report, child.heard_at = msg, now
                 for key in RATE_KEYS:
                     if key in msg.counters:
                         child.rates.setdefault(key, Rate()).update(msg.counters[key], now)
@@ -495,6 +661,18 @@ class Coordinator:
                 self.refuse(child.spec.venue.name, sorted(share), msg)
             case Refused():
                 self.take_out_refused(child.spec.venue.name, msg)
+
+    def stop_stray(self, name: str, pid: int) -> None:
+        """An actor of this run dir that we do not run (say its coordinator died between
+        starting it and writing the state file) must not stream on unsupervised, or hold its
+        name on our socket: SIGTERM it.  Stale messages of a dead process need nothing."""
+        ours = {c.proc.pid for c in self.children.values() if c.proc is not None}
+        if pid in ours or pid in self.strays or not procs.is_actor_of(pid, self.run_dir):
+            return
+        self.strays.add(pid)
+        self.record_notice(name, "warning", "stray actor", f"pid {pid} is not ours; stopping it")
+        with _ignore_gone():
+            os.kill(pid, signal.SIGTERM)
 
     def take_out_refused(self, venue: str, msg: Refused) -> None:
         """Refused subscriptions leave the connections' shares, so no reconnect retries them;
@@ -510,6 +688,7 @@ class Coordinator:
         shares = self.shares[venue]
         if not refused:
             return
+        self.dirty = True
         for sub in refused:
             self.refused[venue][sub] = f"{msg.message} (code {msg.code})"
         names = ", ".join(f"{s.channel}:{s.symbol}" for s in sorted(refused))
@@ -541,8 +720,13 @@ class Coordinator:
         self.send(f"{venue}.handler", Watch(f"{venue}.connection.{index}", sorted(share)))
 
     def send(self, name: str, msg: object) -> None:
+        """To the running process of actor ``name``; dropped if it is not running."""
+        child = self.children.get(name)
+        if child is None or child.proc is None:
+            return
+        identity = f"{name}#{child.proc.pid}".encode()
         try:
-            self.actors.send_multipart((name.encode(), ENCODER.encode(msg)), zmq.NOBLOCK)
+            self.actors.send_multipart((identity, ENCODER.encode(msg)), zmq.NOBLOCK)
         except zmq.Again:
             log.warning("could not reach %s", name)
 
@@ -620,6 +804,7 @@ class Coordinator:
         wanted = wanted | changed if command.cmd == "subscribe" else wanted - changed
         shares = self.assign(venue.name, current, wanted)
         self.shares[venue.name] = shares
+        self.dirty = True
         if len(shares) > len(current):
             self.grow(venue.name)
         for index, new in enumerate(shares):
@@ -702,11 +887,15 @@ class Coordinator:
                     "kind": child.spec.kind,
                     "venue": child.spec.venue.name,
                     "pid": child.proc.pid if child.proc else None,
-                    "state": _state(child, now),
+                    "state": self._state(child, now),
+                    "adopted": isinstance(child.proc, Adopted),
                     "uptime_s": round(now - child.started, 1) if child.proc else 0.0,
                     "restarts": child.restarts,
+                    "hung": child.hung,
                     "last_exit": child.last_exit,
-                    "report_age_s": round(now - child.report_at, 1) if report else None,
+                    "report_age_s": (
+                        round(now - child.heard_at, 1) if child.heard_at is not None else None
+                    ),
                     "counters": report.counters if report else {},
                     "rates": {k: round(r.value, 1) for k, r in child.rates.items()},
                     "latency_us": report.latency_us if report else {},
@@ -728,6 +917,7 @@ class Coordinator:
             }
             for name, spec in self.venues.items()
         }
+        t = self.thresholds
         return {
             "topology": self.source,
             "run_dir": self.run_dir,
@@ -737,23 +927,37 @@ class Coordinator:
                 "refused_clients": self.authorizer.denied if self.authorizer else 0,
             },
             "simulate": self.simulate,
+            "coordinator": {
+                "pid": os.getpid(),
+                "adopted_from": self.adopted_from,
+                "report_every_s": t.report_every_s,
+                "hung_after_s": t.hung_after_s,
+                "start_within_s": t.start_within_s,
+                "coordinator_grace_s": self.topology.coordinator_grace_s,
+            },
             "uptime_s": round(now - self.started, 1),
             "venues": venues,
             "actors": actors,
             "notices": list(self.notices)[-20:],
         }
 
+    def _state(self, child: Child, now: float) -> str:
+        if child.proc is None:
+            return "restarting" if child.restart_at is not None else "stopped"
+        if child.killing:
+            return "hung"
+        return liveness(now, child.started, child.heard_at, self.thresholds).value
+
 
 class ControlBindError(RuntimeError):
     """The control endpoint cannot be bound (in use, bad address)."""
 
 
-def _state(child: Child, now: float) -> str:
-    if child.proc is None:
-        return "restarting" if child.restart_at is not None else "stopped"
-    if child.report is None:
-        return "starting"
-    return "running" if now - child.report_at < 5 else "unresponsive"
+def _exit_reason(proc: subprocess.Popen[bytes] | Adopted) -> str:
+    if isinstance(proc, Adopted):
+        return "gone (adopted, not our child: its exit status went to its reaper)"
+    code = proc.returncode
+    return f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
 
 
 class _ignore_gone:

@@ -8,7 +8,9 @@ Rules (design invariant 2):
    session is over and its books are being rebuilt anyway.
 3. A batch that does not arrive within ``timeout_ns`` of a later one, or while more than
    ``max_pending`` later ones wait, is lost (a parser died with it).  The order skips it and
-   reports ``Lost``, so the handler can rebuild that connection's books.
+   reports ``Lost``, so the handler can rebuild that connection's books.  The clock of each
+   hole starts when the first batch after it arrived, so many holes (a stopped parser held
+   every other batch) expire together instead of one timeout after another.
 4. Time is an argument: ``push(batch, now_ns)`` and ``expire(now_ns)``.
 5. A connection first seen at one of its session's first ``EARLY`` batches is taken from
    batch 0: the session has just begun and its first batches may overtake each other in the
@@ -47,6 +49,7 @@ class _Stream:
     epoch: int
     next: int
     pending: dict[int, EventBatch] = field(default_factory=dict)
+    arrived: dict[int, int] = field(default_factory=dict)  # pending batch -> when it came
     waiting_since: int | None = None
 
 
@@ -85,6 +88,7 @@ class Reorder:
             self._drain(stream, out, now_ns)
         else:
             stream.pending[batch.batch] = batch
+            stream.arrived[batch.batch] = now_ns
             if stream.waiting_since is None:
                 stream.waiting_since = now_ns
             if len(stream.pending) > self.max_pending:
@@ -95,8 +99,9 @@ class Reorder:
         """Give up on batches that are overdue; call it periodically."""
         out: list[Released] = []
         for conn, stream in self._streams.items():
-            since = stream.waiting_since
-            if since is not None and now_ns - since >= self.timeout_ns:
+            while stream.waiting_since is not None and (
+                now_ns - stream.waiting_since >= self.timeout_ns
+            ):
                 self._skip(conn, stream, out, now_ns)
         return out
 
@@ -113,9 +118,10 @@ class Reorder:
 
     @staticmethod
     def _drain(stream: _Stream, out: list[Released], now_ns: int) -> None:
-        pending = stream.pending
+        pending, arrived = stream.pending, stream.arrived
         while stream.next in pending:
             out.append(pending.pop(stream.next))
+            arrived.pop(stream.next, None)
             stream.next += 1
-        # Still waiting: the clock restarts for the batch we now wait for.
-        stream.waiting_since = now_ns if pending else None
+        # Still waiting: for the batch before the first one that came, since that came.
+        stream.waiting_since = arrived[min(pending)] if pending else None

@@ -28,10 +28,21 @@ LATENCY = {"parser": "parse_per_frame", "handler": "receive_to_publish"}
 
 
 def render(data: dict[str, Any]) -> str:
+    """The status as text; a ``*`` before a pid marks an actor adopted from a predecessor."""
     lines = [
         f"pipeline {data['topology']}  up {data['uptime_s']} s  run_dir {data['run_dir']}"
         + ("  [simulated venues]" if data["simulate"] else "")
     ]
+    coordinator = data.get("coordinator")
+    if coordinator:
+        adopted = coordinator["adopted_from"]
+        lines.append(
+            f"  coordinator pid {coordinator['pid']}"
+            + (f" (adopted the pipeline of pid {adopted})" if adopted else "")
+            + f"; reports every {coordinator['report_every_s']:g} s, hung after "
+            f"{coordinator['hung_after_s']:g} s silent, actors wait "
+            f"{coordinator['coordinator_grace_s']:g} s for a lost coordinator"
+        )
     if control := data.get("control"):
         line = f"  control {control['endpoint']}"
         if control["curve"]:
@@ -48,7 +59,8 @@ def render(data: dict[str, Any]) -> str:
             lines.append(f"    stale subscriptions: {stale} (still silent: {now})")
     lines.append("")
     lines.append(
-        f"{'actor':<28} {'state':<12} {'pid':>7} {'up s':>8} {'restarts':>8}  rate/s    details"
+        f"{'actor':<28} {'state':<12} {'pid':>8} {'up s':>8} {'restarts':>8} {'hung':>4}  "
+        "rate/s    details"
     )
     for actor in data["actors"]:
         lines.append(_actor_line(actor))
@@ -80,8 +92,8 @@ def _actor_line(actor: dict[str, Any]) -> str:
         )
     if kind == "handler" and info:
         details.append(f"books {info.get('books_live')}/{info.get('books')} live")
-    pid = actor["pid"] if actor["pid"] is not None else "-"
+    pid = "-" if actor["pid"] is None else f"{'*' if actor.get('adopted') else ''}{actor['pid']}"
     return (
-        f"{actor['name']:<28} {actor['state']:<12} {pid:>7} {actor['uptime_s']:>8} "
-        f"{actor['restarts']:>8}  {rate:>8.1f}  {', '.join(details)}"
+        f"{actor['name']:<28} {actor['state']:<12} {pid:>8} {actor['uptime_s']:>8} "
+        f"{actor['restarts']:>8} {actor.get('hung', 0):>4}  {rate:>8.1f}  {', '.join(details)}"
     )

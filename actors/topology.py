@@ -6,6 +6,8 @@ per venue, connection actors (as many per group as the venue's subscription limi
 
     run_dir: /tmp/marketpipe        # ipc sockets live here (created owner-only)
     parsers: auto                   # parser processes per venue; auto = one per core
+    coordinator_grace_s: 10         # actors outlive a dead coordinator this long, waiting
+                                    # for a new one to adopt them (then they exit)
     venues:
       gateio_spot:
         symbols: [BTC/USDT, ETH/USDT]
@@ -57,12 +59,13 @@ VENUE_KEYS = frozenset(
         "rotate_after_s",
     }
 )
-TOP_KEYS = frozenset({"run_dir", "parsers", "venues", "control", "curve"})
+TOP_KEYS = frozenset({"run_dir", "parsers", "venues", "control", "curve", "coordinator_grace_s"})
 CURVE_KEYS = ("server_public", "server_secret", "authorized_clients", "client_secret")
 CURVE_HOW = (
     "add a curve: section (server_public, server_secret, authorized_clients; "
     "`pipeline keys` makes the key files)"
 )
+DEFAULT_GRACE_S = 10.0
 
 
 class TopologyError(ValueError):
@@ -122,6 +125,7 @@ class Topology(Struct, frozen=True):
     venues: tuple[VenueSpec, ...]
     control: str  # where `pipeline status/subscribe/...` reach the coordinator
     curve: CurveSpec | None = None  # keys for the tcp control and private endpoints
+    coordinator_grace_s: float = DEFAULT_GRACE_S
 
     def venue(self, name: str) -> VenueSpec:
         for spec in self.venues:
@@ -152,6 +156,10 @@ def parse(text: str, *, cores: int, environ: Mapping[str, str], base_dir: str = 
     if not run_dir.startswith("/"):
         raise TopologyError("run_dir", f"{run_dir!r} must be an absolute path")
     default_parsers = _parsers(top.get("parsers", "auto"), "parsers", cores)
+    grace_s = _seconds(top.get("coordinator_grace_s", DEFAULT_GRACE_S), "coordinator_grace_s")
+    if grace_s < 1:
+        # Shorter than a few report intervals, actors would leave during any restart.
+        raise TopologyError("coordinator_grace_s", f"{grace_s!r} must be at least 1 second")
     venues_doc = _mapping(top.get("venues"), "venues")
     if not venues_doc:
         raise TopologyError("venues", "at least one venue is required")
@@ -177,7 +185,9 @@ def parse(text: str, *, cores: int, environ: Mapping[str, str], base_dir: str = 
             # Anyone who reaches a tcp port could steer the pipeline or read account data.
             raise TopologyError(path, f"{endpoint!r} is tcp, which needs CURVE keys: {CURVE_HOW}")
     _unique([control, *(e for v in venues for e in (v.publish, v.private_publish))], "endpoints")
-    return Topology(run_dir=run_dir, venues=venues, control=control, curve=curve)
+    return Topology(
+        run_dir=run_dir, venues=venues, control=control, curve=curve, coordinator_grace_s=grace_s
+    )
 
 
 def _venue(

@@ -93,18 +93,22 @@ class Pipeline:
             if private.startswith("ipc://"):  # tcp ones are CURVE: tests connect themselves
                 self.private_sub.connect(private)
         self.private_sub.setsockopt(zmq.SUBSCRIBE, b"")
+        self.proc = self.spawn_coordinator()
+        wait_until(lambda: self._all_running(), timeout_s, "every actor running", self)
+
+    def spawn_coordinator(self) -> subprocess.Popen[bytes]:
+        """`pipeline run` of our topology; its output is appended to the one log."""
         command = [sys.executable, "-m", "actors.cli", "run", str(self.topology)]
         if self.record_to is not None:
             command[3:4] = ["record", "--out", self.record_to]
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(
+        with open(self.log, "ab") as log:
+            return subprocess.Popen(
                 command + (["--simulate"] if self.simulate else []),
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=self.env,
             )
-        wait_until(lambda: self._all_running(), timeout_s, "every actor running", self)
 
     def _all_running(self) -> bool:
         try:

@@ -43,6 +43,23 @@ def test_a_batch_that_never_comes_is_declared_lost_after_the_timeout() -> None:
     assert r.late == 1
 
 
+def test_many_holes_expire_together_not_one_timeout_after_another() -> None:
+    # A stopped parser held every other batch: the holes are as old as the batches after
+    # them, so one timeout after the last hole opened, every hole is given up at once.
+    r = Reorder(timeout_ns=100 * MS)
+    r.push(batch(0), 0)
+    for n in range(2, 12, 2):
+        assert r.push(batch(n), n * MS) == []
+    assert r.expire(101 * MS) == []  # batch 2 came at 2 ms: its hole is 99 ms old
+    assert numbers(r.expire(102 * MS)) == [Lost("c0", 1), 2]  # only the oldest hole is due
+    out = r.expire(111 * MS)
+    assert numbers(out) == [Lost("c0", 1), 4, Lost("c0", 1), 6, Lost("c0", 1), 8, Lost("c0", 1), 10]
+    assert r.pending == 0 and r.lost == 5
+    r.push(batch(13), 200 * MS)  # a new hole gets a fresh clock
+    assert r.expire(299 * MS) == []
+    assert numbers(r.expire(300 * MS)) == [Lost("c0", 2), 13]
+
+
 def test_too_many_pending_batches_force_a_skip() -> None:
     r = Reorder(max_pending=2)
     r.push(batch(0), 0)

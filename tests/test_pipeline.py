@@ -93,15 +93,14 @@ def test_kill_9_of_parser_and_connection_recovers_with_exact_books() -> None:
                 p,
             )
             p.pump(1.0)
-        # The restarted connection reports within a second or so (later on a loaded machine).
-        wait_until(
-            lambda: "subscriptions" in p.actor("gateio_spot.connection.0")["info"],
+        wait_until(  # its first report may take a while on a loaded machine
+            lambda: (
+                p.actor("gateio_spot.connection.0")["info"].get("subscriptions") == len(SYMBOLS) * 4
+            ),  # resubscribed all
             10,
-            "the restarted connection reported",
+            "the restarted connection reporting its whole share",
             p,
         )
-        connection = p.actor("gateio_spot.connection.0")
-        assert connection["info"]["subscriptions"] == len(SYMBOLS) * 4  # resubscribed all
         p.pump_until(lambda: all(p.valid(n) for n in NATIVE), 10, "books resynced")
         assert any(isinstance(e, BookReset) for e in p.events)
         assert_wire_order(p.events)
@@ -234,7 +233,8 @@ def test_actors_exit_by_themselves_when_the_coordinator_is_killed() -> None:
         assert p.proc is not None
         p.proc.kill()  # kill -9: no chance to stop its children
         p.proc.wait()
-        wait_until(lambda: p.leftovers()[0] == [], 5, "every actor to exit", p)
+        # They wait coordinator_grace_s (default 10 s) for a new coordinator to adopt them.
+        wait_until(lambda: p.leftovers()[0] == [], 10 + 5, "every actor to exit", p)
 
 
 def test_check_reports_bad_topology_with_path_and_reason(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -19,6 +19,8 @@ PURE = [
     "control.py",
     "recording.py",
     "staleness.py",
+    "liveness.py",
+    "runstate.py",
     *[str(p.relative_to(ROOT)) for p in ROOT.glob("venues/*.py")],
     *[str(p.relative_to(ROOT)) for p in ROOT.glob("venues/*/*.py") if "_pb" not in p.parts],
     "simulators/market.py",

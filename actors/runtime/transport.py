@@ -47,7 +47,19 @@ def bind(sock: S, endpoint: str) -> S:
 
 def dealer(ctx: zmq.Context, identity: str, endpoint: str) -> zmq.Socket:  # type: ignore[type-arg]
     """An actor's control socket to the coordinator's ROUTER."""
+    return watched_dealer(ctx, identity, endpoint, events=0)[0]
+
+
+def watched_dealer(
+    ctx: zmq.Context,  # type: ignore[type-arg]
+    identity: str,
+    endpoint: str,
+    events: int = zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED,
+) -> tuple[zmq.Socket, zmq.Socket | None]:  # type: ignore[type-arg]
+    """The control socket and a monitor of its ``events``, set up before the connect so the
+    first connection is never missed."""
     sock = configure(ctx.socket(zmq.DEALER), hwm=100)
     sock.setsockopt(zmq.IDENTITY, identity.encode())
+    monitor = sock.get_monitor_socket(events) if events else None
     sock.connect(endpoint)
-    return sock
+    return sock, monitor

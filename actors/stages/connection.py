@@ -36,7 +36,7 @@ from actors.messages import RAW_ENCODER, RawBatch
 from actors.runtime import http
 from actors.runtime.actor import Actor
 from actors.runtime.recorder import for_actor
-from actors.runtime.transport import bind, configure, dealer
+from actors.runtime.transport import configure
 from actors.venues import Subscription, Venue, load_venue
 
 MAX_BATCH = 512  # frames; a burst bigger than this goes out in several batches
@@ -82,9 +82,8 @@ class ConnectionActor(Actor):
         self.group = spec.group or "main"
         self.headers = self.venue.handshake_headers()
         self.subs: set[Subscription] = set(spec.subscriptions)
-        self.push = bind(configure(self.ctx.socket(zmq.PUSH)), spec.raw[0])
-        self.control = dealer(self.ctx, self.name, spec.coordinator)
-        self.hello(self.control)
+        self.push = self.bind(configure(self.ctx.socket(zmq.PUSH)), spec.raw[0])
+        self.control = self.open_control()
         self.recorder = for_actor(spec, self.url)
         self.recording_failed = False
 
@@ -289,6 +288,8 @@ class ConnectionActor(Actor):
                 self.loop.call_soon(self.flush)  # runs once this loop would wait
             elif len(frames) >= MAX_BATCH:
                 self.flush()
+                # A flood never suspends recv(): let duties (reports, commands) have a turn.
+                await asyncio.sleep(0)
 
     def flush(self, *, force: bool = False) -> None:
         frames = self.frames
@@ -384,26 +385,24 @@ class ConnectionActor(Actor):
         interval = self.venue.ping_interval_s
         next_ping = time.monotonic() + interval
         while True:
-            await asyncio.sleep(0.1)
             now = time.monotonic()
             while self.control.poll(0):
                 self.read_command(self.control.recv())
             self.tick(self.control, now)
             self.check_recorder()
             ws = self.ws
-            if ws is None:
-                continue
-            if now - self.last_frame > STALE_PINGS * interval:
+            if ws is not None and now - self.last_frame > STALE_PINGS * interval:
                 self.count("stale_sessions")
                 self.log.warning("no frame for %.1f s; reconnecting", now - self.last_frame)
                 self.last_frame = now
                 await ws.close(code=1000, reason="stale")  # ends recv() -> a new session
-            elif now >= next_ping:
+            elif ws is not None and now >= next_ping:
                 next_ping = now + interval
                 ping = self.venue.ping_message(now_s=_now_s())
                 if ping is not None:
                     with contextlib.suppress(Exception):
                         await ws.send(ping)
+            await asyncio.sleep(0.1)
 
     def check_recorder(self) -> None:
         """A failed recording is reported once; the data flow never depended on it."""

@@ -28,10 +28,9 @@ book tickers and top books by version, so the consumer sees each once and no res
 
 from __future__ import annotations
 
-import contextlib
 import random
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import zmq
@@ -62,13 +61,17 @@ from actors.runtime import http
 from actors.runtime.actor import Actor
 from actors.runtime.curve import Authorizer, ServerKeys, serve_curve
 from actors.runtime.recorder import for_actor
-from actors.runtime.transport import bind, configure, dealer
+from actors.runtime.transport import configure
 from actors.staleness import CHANNEL_OF, Stale, Watchdog
 from actors.topology import needs_curve
 from actors.venues import FrameError, RestRequest, Subscription, load_venue
 
 DRAIN_MAX = 256
 STALE_CHECK_S = 0.1  # how often the watchdog is asked
+# After we bind the publish socket, consumers of a predecessor need one reconnect interval
+# (ZeroMQ's default: 100 ms) to find us; no book goes live before this, so every consumer
+# hears the book_reset (or is sent one as it subscribes) before the book_snapshot.
+REJOIN_S = 0.5
 
 
 class _Fetch:
@@ -116,10 +119,10 @@ class HandlerActor(Actor):
         spec = self.spec
         self.venue = load_venue(spec.venue.name, spec.venue.options)
         self.rest_url = (spec.venue.rest_url or self.venue.rest_url).rstrip("/")
-        self.pull = bind(configure(self.ctx.socket(zmq.PULL)), spec.events)
+        self.pull = self.bind(configure(self.ctx.socket(zmq.PULL)), spec.events)
         self.pub = configure(self.ctx.socket(zmq.XPUB), hwm=100_000)
         self.pub.setsockopt(zmq.XPUB_VERBOSE, 1)  # hear every subscribe, not just new topics
-        bind(self.pub, spec.venue.publish)
+        self.bind(self.pub, spec.venue.publish)
         self.private = configure(self.ctx.socket(zmq.PUB), hwm=100_000)
         self.authorizer: Authorizer | None = None
         if needs_curve(spec.venue.private_publish):
@@ -128,9 +131,9 @@ class HandlerActor(Actor):
             where = f"{self.name} private {spec.venue.private_publish}"
             self.authorizer = Authorizer(self.ctx, keys.authorized, where)
             serve_curve(self.private, keys.pair)
-        bind(self.private, spec.venue.private_publish)
-        self.control = dealer(self.ctx, self.name, spec.coordinator)
-        self.hello(self.control)
+        self.bind(self.private, spec.venue.private_publish)
+        self.control = self.open_control()
+        self.rebuild_after = time.monotonic() + REJOIN_S
         self.recorder = for_actor(spec, self.rest_url)
         self.recording_failed = False
         self.last_input_ns = 0  # when the last batch was released: replay measures with it
@@ -150,9 +153,12 @@ class HandlerActor(Actor):
         if hasattr(self.venue, "contracts_request"):
             # Wait for the first answer, so no futures event goes out without its size.
             self.refresh_contracts()
-            with contextlib.suppress(Exception):
+            deadline = time.monotonic() + http.TIMEOUT_S
+            while not self.stopping and time.monotonic() < deadline:
                 assert self.contracts is not None
-                self.contracts.result(timeout=http.TIMEOUT_S)
+                if wait([self.contracts], timeout=0.1).done:
+                    break
+                self.tick(self.control, time.monotonic())  # waiting is not hanging
             self.service_contracts()
         try:
             self.loop()
@@ -173,6 +179,7 @@ class HandlerActor(Actor):
                 self.reorder.pending
                 or self.contracts is not None
                 or any(f.future for f in self.fetches.values())
+                or time.monotonic() < self.rebuild_after
             )
             ready = dict(poller.poll(10 if busy else 200))
             if self.control in ready:
@@ -192,6 +199,7 @@ class HandlerActor(Actor):
                     except zmq.Again:
                         break
                     self.receive(raw)
+                    self.tick(self.control, time.monotonic())  # a big backlog is no silence
             now_ns = time.time_ns()
             for item in self.reorder.expire(now_ns):
                 self.release(item)
@@ -337,16 +345,27 @@ class HandlerActor(Actor):
 
     def on_subscriber(self, message: bytes) -> None:
         """A consumer subscribed (first byte 1): send it every live book its prefix covers,
-        so it need not wait for a resync.  Others get a snapshot equal to their book."""
+        so it need not wait for a resync, and a reset for every book being rebuilt (it may
+        hold a book from our predecessor and have missed our reset while reconnecting).
+        Others get a snapshot equal to their book, or a reset they already had."""
         if not message or message[0] != 1:
             return
         self.count("subscriptions_heard")  # replay --wait-for-subscribers waits on this
         prefix = message[1:]
         for sync in self.books.values():
-            snapshot = sync.snapshot()
-            if snapshot is not None and topic(snapshot).startswith(prefix):
-                self.count("late_joiner_snapshots")
-                self.publish(snapshot)
+            event: Event | None = sync.snapshot()
+            if event is None:
+                event = BookReset(
+                    venue=sync.venue,
+                    symbol=sync.symbol,
+                    native=sync.native,
+                    ts=0,
+                    recv_ns=0,
+                    reason="being rebuilt",
+                )
+            if topic(event).startswith(prefix):
+                self.count("late_joiner_snapshots" if sync.live else "late_joiner_resets")
+                self.publish(event)
 
     def books_of(self, conn: str) -> list[BookSync]:
         return [self.books[s] for s, owner in self.owner.items() if owner == conn]
@@ -363,7 +382,7 @@ class HandlerActor(Actor):
             fetch = self.fetches[symbol] = _Fetch()
         if not sync.wants_snapshot or fetch.future is not None:
             return
-        if time.monotonic() < fetch.not_before:
+        if time.monotonic() < max(fetch.not_before, self.rebuild_after):
             return
         sync.snapshot_started()
         if self.venue.book_sync == "stream":

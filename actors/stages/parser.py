@@ -25,7 +25,7 @@ from actors.messages import (
     RawBatch,
 )
 from actors.runtime.actor import Actor
-from actors.runtime.transport import configure, dealer
+from actors.runtime.transport import configure
 from actors.venues import FrameError, Venue, load_venue
 
 DRAIN_MAX = 64  # batches handled per poll wake-up before looking at control again
@@ -43,8 +43,7 @@ class ParserActor(Actor):
         push = configure(self.ctx.socket(zmq.PUSH))
         push.setsockopt(zmq.SNDTIMEO, 100)
         push.connect(self.spec.events)
-        control = dealer(self.ctx, self.name, self.spec.coordinator)
-        self.hello(control)
+        control = self.open_control()
 
         poller = zmq.Poller()
         poller.register(pull, zmq.POLLIN)
@@ -52,8 +51,7 @@ class ParserActor(Actor):
         while not self.stopping:
             ready = dict(poller.poll(200))
             if control in ready:
-                while control.poll(0):
-                    self.read_command(control.recv())
+                self.read_commands(control)
             if pull in ready:
                 for _ in range(DRAIN_MAX):
                     try:
@@ -63,7 +61,12 @@ class ParserActor(Actor):
                     out = self.parse(raw)
                     if out is not None:
                         self.forward(push, out)
+                    self.tick(control, time.monotonic())  # a big backlog is no silence
             self.tick(control, time.monotonic())
+
+    def read_commands(self, control: zmq.Socket) -> None:  # type: ignore[type-arg]
+        while control.poll(0):
+            self.read_command(control.recv())
 
     def on_command(self, msg: ToActor) -> None:
         if isinstance(msg, SetSources):
@@ -122,12 +125,16 @@ class ParserActor(Actor):
     def forward(self, push: zmq.Socket, payload: bytes) -> None:  # type: ignore[type-arg]
         # Blocking with a timeout: the handler's back-pressure stalls us, which fills our
         # inbox, which makes the connection actor drop and count -- never grow memory.
+        # Stalled is not hung: we go on reporting and obeying commands while we wait.
         while not self.stopping:
             try:
                 push.send(payload)
                 return
             except zmq.Again:
                 self.count("send_waits")
+                assert self.control is not None
+                self.read_commands(self.control)
+                self.tick(self.control, time.monotonic())
 
 
 def parse_frames(venue: Venue, batch: RawBatch) -> tuple[list[Event], list[ParseError]]:

@@ -37,7 +37,7 @@ from actors import recording
 from actors.control import Start, ToActor
 from actors.messages import RAW_ENCODER, RawBatch
 from actors.runtime.actor import Actor
-from actors.runtime.transport import bind, configure, dealer
+from actors.runtime.transport import configure
 
 PARSERS_WAIT_S = 10.0
 UNASKED_WAIT_S = 2.0  # the handler did not get an answer it got live: go on without it
@@ -105,8 +105,8 @@ class ReplayActor(Actor):
     kind = "replay"
 
     def main(self) -> None:
-        self.push = bind(configure(self.ctx.socket(zmq.PUSH)), self.spec.raw[0])
-        self.control = dealer(self.ctx, self.name, self.spec.coordinator)
+        self.push = self.bind(configure(self.ctx.socket(zmq.PUSH)), self.spec.raw[0])
+        self.control = self.open_control()
         self.started = self.done = False
         self.started_ns = self.finished_ns = 0
         self.epoch, self.batch_no = 0, 0
@@ -116,7 +116,6 @@ class ReplayActor(Actor):
         # at once: the handler may wait for them before it does anything else.
         self.answers.advance(self.first_recv_ns(frames) - 1)
         server = self.serve_rest() if self.spec.index == 0 else None
-        self.hello(self.control)
         try:
             while not self.started and not self.stopping:
                 self.service(0.1)

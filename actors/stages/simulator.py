@@ -14,11 +14,11 @@ import asyncio
 import os
 import random
 import signal
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from actors.runtime.actor import Actor
-from actors.runtime.transport import dealer
 from actors.simulators import activity
 from actors.topology import VenueSpec
 from actors.venues import Venue, load_venue
@@ -102,8 +102,7 @@ class SimulatorActor(Actor):
         port = urlsplit(spec.ws_url).port or 0
         self.sim = build_simulator(spec, port, seed=self.spec.index)
         await self.sim.start()
-        control = dealer(self.ctx, self.name, self.spec.coordinator)
-        self.hello(control)
+        control = self.open_control()
         venue = load_venue(spec.name, spec.options)
         trading = any(c in venue.private_channels for c in spec.channels)
         rng = random.Random(self.spec.index)
@@ -113,7 +112,7 @@ class SimulatorActor(Actor):
             while control.poll(0):
                 self.read_command(control.recv())
             now = loop.time()
-            self.tick(control, now)
+            self.tick(control, time.monotonic())  # the actor's clock, not the loop's
             if trading and now >= next_trade and not self.sim.paused:
                 next_trade = now + DEMO_TRADE_EVERY_S
                 self.demo_trade(venue, rng)
