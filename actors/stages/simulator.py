@@ -156,7 +156,7 @@ def run_simulator(venue: str, symbols: list[str], port: int, seed: int) -> None:
         publish="",
         private_publish="",
         parsers=1,
-        connections=1,
+        groups=("main",),
     )
 
     async def serve() -> None:
@@ -175,4 +175,9 @@ def run_simulator(venue: str, symbols: list[str], port: int, seed: int) -> None:
         finally:
             await sim.stop()
 
-    asyncio.run(serve())
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is optional
+        asyncio.run(serve())
+    else:
+        uvloop.run(serve())
