@@ -33,7 +33,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(ROOT))
 
-from bench import e2e, e2e_report, sections  # noqa: E402
+from bench import datasets, e2e, e2e_report, sections  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -105,6 +105,14 @@ def main() -> int:
                 ):
                     hops[b][key].append(hop[name])
         limits["hops"] = list(hops.values())
+        log("parser scaling on MEXC spot depth (the heaviest parse) ...")
+        mexc = {d["id"]: d for d in datasets.mexc_spot(400, 1000)}
+        scaling: dict[str, dict[str, list[float]]] = {}
+        for key in ("mexc_spot.aggre.depth.simulated", "mexc_spot.limit.depth.simulated"):
+            for _ in range(runs):
+                rates_by_n = e2e.parser_scaling("mexc_spot", mexc[key]["frames"], (1, 2))
+                for n, value in rates_by_n.items():
+                    scaling.setdefault(key, {}).setdefault(str(n), []).append(value)
     finally:
         source.stop()
 
@@ -123,6 +131,7 @@ def main() -> int:
         "rates": rates,
         "configs": configs,
         "limits": limits,
+        "parser_scaling": scaling,
         "main": main_label,
         "scaling_note": "simulator-fed: bound by the simulator and the connection sharing the "
         "same cores, not by parsing; the parse-bound comparison needs the replay source",

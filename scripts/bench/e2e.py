@@ -554,3 +554,105 @@ def machine() -> dict[str, Any]:
         "kernel": platform.release(),
         "load": os.getloadavg(),
     }
+
+
+# -- parser scaling ------------------------------------------------------------------------
+
+
+def parser_scaling(
+    venue: str,
+    frames: list[Any],
+    counts: tuple[int, ...] = (1, 2),
+    *,
+    batch: int = 16,
+    seconds: float = 3.0,
+) -> dict[int, float]:
+    """Frames/s through ``n`` real parser actors (``actors.runtime.launch``) fed flat out from
+    one PUSH (standing in for the connection's raw endpoint) into one PULL (standing in for
+    the handler's inbox): whether parsing itself scales over processes, with the rest of the
+    pipeline out of the way."""
+    from actors.control import ActorSpec
+    from actors.topology import VenueSpec
+
+    payloads = []
+    for i in range(0, len(frames) - batch + 1, batch):
+        chunk = frames[i : i + batch]
+        payloads.append(RAW_ENCODER.encode(RawBatch("bench", 1, 0, 0, i, chunk, [1] * batch)))
+    spec_venue = VenueSpec(
+        name=venue,
+        symbols=(),
+        channels=(),
+        publish="",
+        private_publish="",
+        parsers=1,
+        groups=("main",),
+    )
+    out: dict[int, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in counts:
+            ctx = zmq.Context()
+            push = ctx.socket(zmq.PUSH)
+            push.setsockopt(zmq.LINGER, 0)
+            push.setsockopt(zmq.SNDHWM, 64)
+            push.bind(f"ipc://{tmp}/raw{n}")
+            pull = ctx.socket(zmq.PULL)
+            pull.setsockopt(zmq.LINGER, 0)
+            pull.bind(f"ipc://{tmp}/events{n}")
+            procs = []
+            for i in range(n):
+                spec = ActorSpec(
+                    name=f"{venue}.parser.{i}",
+                    kind="parser",
+                    venue=spec_venue,
+                    index=i,
+                    run_dir=tmp,
+                    coordinator=f"ipc://{tmp}/nobody",
+                    raw=[f"ipc://{tmp}/raw{n}"],
+                    events=f"ipc://{tmp}/events{n}",
+                    log_level="WARNING",
+                )
+                argv = [sys.executable, "-m", "actors.runtime.launch", msgspec.json.encode(spec)]
+                procs.append(
+                    subprocess.Popen(
+                        [a if isinstance(a, str) else a.decode() for a in argv], cwd=ROOT
+                    )
+                )
+            poller = zmq.Poller()
+            poller.register(pull, zmq.POLLIN)
+            poller.register(push, zmq.POLLOUT)
+            sent = done = 0
+            t0 = counted_from = time.monotonic()
+            warm = True
+            while True:
+                now = time.monotonic()
+                if warm and now - t0 > 1.0:  # let every parser connect and settle
+                    warm, counted_from, done = False, now, 0
+                if not warm and now - counted_from > seconds:
+                    break
+                ready = dict(poller.poll(100))
+                if push in ready:
+                    for _ in range(32):
+                        try:
+                            push.send(payloads[sent % len(payloads)], NOBLOCK)
+                        except zmq.Again:
+                            break
+                        sent += 1
+                if pull in ready:
+                    while True:
+                        try:
+                            pull.recv(NOBLOCK)
+                        except zmq.Again:
+                            break
+                        done += batch
+            out[n] = done / (time.monotonic() - counted_from)
+            for proc in procs:
+                proc.send_signal(signal.SIGTERM)
+            for proc in procs:
+                try:
+                    proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+            push.close()
+            pull.close()
+            ctx.term()
+    return out
