@@ -211,6 +211,16 @@ def render(data: dict[str, Any]) -> str:
         )
     add("")
 
+    single = next((h for h in limits["hops"] if h["batch"] == 1), None)
+    if single and single["p50_us"]:
+        floor = 3 * Spread(single["p50_us"]).median
+        add(
+            f"Frame receipt to a consumer crosses three such hops (connection → parser → "
+            f"handler → consumer): at the bare-hop p50 that is {_us(floor)} on this machine, "
+            "before any work is done: the floor under the end-to-end p50 above."
+        )
+        add("")
+
     add("## 4. Parser scaling on a parse-bound load")
     add("")
     add(
