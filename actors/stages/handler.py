@@ -114,7 +114,7 @@ class HandlerActor(Actor):
         self.hello(self.control)
 
         self.reorder = Reorder()
-        self.topics: dict[tuple[type, str], bytes] = {}  # (event type, symbol) -> topic
+        self.topics: dict[tuple[type, str, str], bytes] = {}  # (type, venue, symbol) -> topic
         self.latency_window = self.window("receive_to_publish")
         self.books: dict[str, BookSync] = {}
         self.owner: dict[str, str] = {}  # symbol -> the connection whose stream feeds its book
@@ -369,7 +369,7 @@ class HandlerActor(Actor):
             if size is not None:
                 event = self.venue.with_contract_size(event, size)  # type: ignore[attr-defined]
         kind = type(event)
-        key = (kind, event.symbol)
+        key = (kind, event.venue, event.symbol)
         name = self.topics.get(key)
         if name is None:
             name = self.topics[key] = topic(event)
