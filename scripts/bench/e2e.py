@@ -92,13 +92,19 @@ class Source(Protocol):
     """Where frames come from.  ``venue()`` is the topology's venue entry pointing the
     pipeline at the source; ``offer(rate)`` sets frames/s (FLAT_OUT: as fast as it can, a
     negative rate: quiet); ``offered()`` counts frames offered so far (the loss reference);
-    ``quiesce()`` stops offering and returns once everything offered is on its way."""
+    ``quiesce()`` stops offering and returns once everything offered is on its way;
+    ``command(topology)`` is the ``pipeline`` subcommand that runs the topology against it
+    (``run`` for a venue or simulator; a replay source names its own, e.g. ``replay``).
+
+    Loss is checked against the connection actors' ``frames_in``: a source that feeds the
+    parsers without a connection actor reports its own read count there."""
 
     name: str
     description: str
 
     def start(self) -> None: ...
     def venue(self) -> tuple[str, dict[str, Any]]: ...
+    def command(self, topology: Path) -> list[str]: ...
     def offer(self, rate: float) -> None: ...
     def offered(self) -> int: ...
     def quiesce(self) -> None: ...
@@ -151,6 +157,9 @@ class SimulatorSource:
             "rest_url": f"http://127.0.0.1:{self.port}/api/v4",
         }
 
+    def command(self, topology: Path) -> list[str]:
+        return ["run", str(topology)]
+
     def offer(self, rate: float) -> None:
         pairs = ",".join(s.replace("/", "_") for s in self.symbols)
         fps = 1e9 if rate == FLAT_OUT else max(rate, 0)
@@ -197,8 +206,10 @@ class Pipeline:
         self.control = f"ipc://{self.dir}/run/control"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout_s: float = 20.0) -> None:
-        argv = [sys.executable, "-m", "actors.cli", "run", str(self.topology)]
+    def start(self, command: list[str] | None = None, timeout_s: float = 20.0) -> None:
+        """Run ``pipeline <command>`` (default ``run TOPOLOGY``) until every actor runs."""
+        command = command or ["run", str(self.topology)]
+        argv = [sys.executable, "-m", "actors.cli", *command]
         with open(self.dir / "pipeline.log", "wb") as log:
             env = {**os.environ, "PYTHONPATH": str(self.root)}
             self.proc = subprocess.Popen(
@@ -368,7 +379,7 @@ def run_config(
     consumer = Consumer(pipeline.publish)
     result: dict[str, Any] = {"parsers": parsers, "steps": []}
     try:
-        pipeline.start()
+        pipeline.start(source.command(pipeline.topology))
         consumer.pump(2.0)  # subscriptions, snapshots, books live
         pids = {**pipeline.pids(), **source.pids(), "consumer": os.getpid()}
         result["actors"] = sorted(pids)
