@@ -45,7 +45,7 @@ BENCH = HERE / "bench"
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(ROOT))
 
-from bench import datasets, report  # noqa: E402
+from bench import datasets, report, sections  # noqa: E402
 
 PEERS: dict[str, dict[str, Any]] = {
     "cryptofeed": {
@@ -325,8 +325,7 @@ def main() -> int:
         }
         text = report.render(run)
         out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text)
+        sections.write_section(out, "parse", text)  # the end-to-end section stays
         if args.json:
             slim = dict(
                 run,

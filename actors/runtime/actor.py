@@ -19,6 +19,7 @@ wherever suits their loop.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -61,6 +62,9 @@ class Actor:
     def run(self) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, self._on_sigterm)
+        # Imports made ~100k long-lived objects; frozen, a full collection no longer scans
+        # them (tens of ms that would land on some frame's latency).
+        gc.freeze()
         try:
             self.main()
         except Exception:

@@ -24,7 +24,8 @@ frame builders (:func:`push_frame`, :func:`reply_frame`, :func:`obu_frame`,
 
 Gate controls (besides ``server.py``'s): ``gap`` and ``full`` (one symbol's book streams skip
 an id / push the whole book), ``book`` (the true book), ``malformed?count=``,
-``rate?frames_per_s=`` (extra top-of-book changes, for benchmarks), and the account:
+``rate?frames_per_s=[&currency_pair=A,B]`` (extra top-of-book changes spread over those
+symbols, default all, for benchmarks: one book ticker push each), and the account:
 ``order`` (venue-specific parameters; answers the order and every private push it caused),
 ``cancel?order_id=``, ``account`` (balances, open orders, positions).
 """
@@ -689,7 +690,10 @@ class GateioSimulator(SimServer):
 
     def _sim_rate(self, params: dict[str, str], t_ms: int) -> Any:
         rate = num_param(params, "frames_per_s", 0)
-        symbols = [self._symbol(params)] if self.SYMBOL_PARAM in params else self.symbols
+        symbols = self.symbols
+        if self.SYMBOL_PARAM in params:  # one or more, comma separated
+            names = params[self.SYMBOL_PARAM].split(",")
+            symbols = [self._symbol({self.SYMBOL_PARAM: name}) for name in names]
         self._set_rate(rate, symbols)
         return {"frames_per_s": rate, "symbols": symbols}
 
@@ -716,11 +720,11 @@ class GateioSimulator(SimServer):
 
     def _set_rate(self, rate: float, symbols: list[str]) -> None:
         self._rate, self._rate_symbols = rate, symbols
-        if rate > 0 and self._rate_task is None:
-            self._rate_task = asyncio.create_task(self._rate_loop(), name=f"{self.name}-rate")
-        elif rate <= 0 and self._rate_task is not None:
+        if self._rate_task is not None:  # a new rate starts counting afresh: no catch-up burst
             self._rate_task.cancel()
             self._rate_task = None
+        if rate > 0:
+            self._rate_task = asyncio.create_task(self._rate_loop(), name=f"{self.name}-rate")
 
     async def _rate_loop(self) -> None:
         """Extra top-of-book changes at ``rate`` per second (each one a book ticker push and a

@@ -174,4 +174,9 @@ def run_simulator(venue: str, symbols: list[str], port: int, seed: int) -> None:
         finally:
             await sim.stop()
 
-    asyncio.run(serve())
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is optional
+        asyncio.run(serve())
+    else:
+        uvloop.run(serve())

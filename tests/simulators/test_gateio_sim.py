@@ -187,6 +187,36 @@ def test_diff_stream_is_continuous_and_rebuilds_the_true_book() -> None:
     assert rows(book, "b") == truth["bids"] and rows(book, "a") == truth["asks"]
 
 
+def test_rate_bursts_on_named_pairs_keep_the_book_exact() -> None:
+    """/_sim/rate adds top-of-book changes over the named pairs (for benchmarks): each is a
+    book ticker push and a level in the diff stream, so a synced book stays the true book."""
+
+    async def scenario() -> tuple[Any, dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+        async with simulator() as sim, ws_connect(sim) as ws:
+            await send(ws, "spot.order_book_update", ["BTC_USDT", "100ms"])
+            assert (await reply(ws))["error"] is None
+            first = await recv_until(ws, lambda m: m.get("event") == "update")
+            _, snapshot = await http_get(
+                f"{sim.rest_url}/spot/order_book?currency_pair=BTC_USDT&limit=100&with_id=true"
+            )
+            rate = await control(sim, "rate?frames_per_s=2000&currency_pair=BTC_USDT,ETH_USDT")
+            msgs = [first, *await collect(ws, 0.5)]
+            await control(sim, "rate?frames_per_s=0")
+            final_id = (await control(sim, "pause"))["ids"]["BTC_USDT"]
+            while pushes(msgs, "spot.order_book_update")[-1]["u"] != final_id:
+                msgs.append(await recv(ws))
+            truth = await control(sim, "book?currency_pair=BTC_USDT")
+            status, _ = await http_get(f"{sim.control_url}/rate?frames_per_s=1&currency_pair=NOPE")
+            assert status == 400
+            return rate, snapshot, pushes(msgs, "spot.order_book_update"), truth
+
+    rate, snapshot, results, truth = run(scenario())
+    assert rate == {"frames_per_s": 2000.0, "symbols": ["BTC_USDT", "ETH_USDT"]}
+    book, book_id = sync_from_snapshot(snapshot, results)
+    assert book_id == truth["id"]
+    assert rows(book, "b") == truth["bids"] and rows(book, "a") == truth["asks"]
+
+
 def test_20ms_stream_keeps_the_true_top_20() -> None:
     """The 20ms stream carries 20 levels; its REST snapshot is limit=20 (depth is 30)."""
     snapshot, results, truth, _ = run(book_stream_session("20ms", 20))
