@@ -80,6 +80,7 @@ from actors.venues import Subscription, venue_class
 log = logging.getLogger("coordinator")
 
 STOP_GRACE_S = 1.5
+KILL_REAP_S = 5.0
 MAX_COMMAND_BYTES = 64 * 1024  # a peer sending more is disconnected by ZeroMQ, unread
 VENUE_STAND_INS = ("simulator", "replay")  # started first; the others wait for their port
 SUMMARY_COUNTERS = ("parse_errors", "gaps", "resyncs", "lost_batches", "books_synced")
@@ -602,7 +603,12 @@ class Coordinator:
             except subprocess.TimeoutExpired:
                 with _ignore_gone():
                     proc.kill()
-                proc.wait(timeout=1)
+                try:
+                    # SIGKILL cannot be ignored, but a loaded machine may take a while to
+                    # schedule the exit; a slow reap must not abort the rest of the shutdown.
+                    proc.wait(timeout=KILL_REAP_S)
+                except subprocess.TimeoutExpired:
+                    log.error("pid %d has not exited %.0f s after SIGKILL", proc.pid, KILL_REAP_S)
         for child in self.children.values():
             child.proc = None
 
