@@ -103,7 +103,8 @@ class HandlerActor(Actor):
         self.venue = load_venue(spec.venue.name, spec.venue.options)
         self.rest_url = (spec.venue.rest_url or self.venue.rest_url).rstrip("/")
         self.pull = bind(configure(self.ctx.socket(zmq.PULL)), spec.events)
-        self.pub = configure(self.ctx.socket(zmq.XPUB), hwm=100_000)
+        # A consumer that stops reading loses events past the HWM; we never wait for it.
+        self.pub = configure(self.ctx.socket(zmq.XPUB), hwm=spec.venue.publish_hwm)
         self.pub.setsockopt(zmq.XPUB_VERBOSE, 1)  # hear every subscribe, not just new topics
         bind(self.pub, spec.venue.publish)
         self.private = bind(
@@ -377,6 +378,7 @@ class HandlerActor(Actor):
         return {
             "books": len(self.books),
             "books_live": live,
+            "buffered_deltas": {s: b.buffered for s, b in self.books.items() if b.buffered},
             "reorder_pending": self.reorder.pending,
             "late_batches": self.reorder.late,
             "rejected": dict(self.rejected),
