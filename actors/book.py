@@ -27,6 +27,10 @@ Rule 5: once live, every delta needs ``first_seq <= local + 1 <= seq`` (normally
         rebuilt from rule 1.  Amounts are absolute, so re-applying an overlap is harmless.
 Rule 6: a delta with ``full=True`` is the whole book, in any state: replace the book, set
         local = its ``seq``, drop the buffer and any pending snapshot.
+Rule 8: a book is never valid while it is crossed (best bid >= best ask) or holds a level
+        that is not a finite positive price with a finite, non-negative quantity: no venue
+        publishes such a book, so ours is out of step (or the input is garbage).  A live book
+        that gets there is reset and rebuilt; a snapshot that would make one is stale.
 Rule 7: the buffer is bounded; on overflow it is dropped (and counted), and rule 1 restarts.
         While buffering, a delta that does not chain onto the previous one makes the older
         ones useless: the buffer restarts from it (a gap, counted).
@@ -96,6 +100,27 @@ class OrderBook:
         return f"OrderBook({len(self.bids)} bids, {len(self.asks)} asks, top {bids} / {asks})"
 
 
+INF = float("inf")
+
+
+def bad_level(levels: Iterable[Level]) -> Level | None:
+    """The first level that no venue could mean (NaN, infinite, price <= 0, qty < 0)."""
+    for level in levels:
+        price, qty = level
+        if not (0.0 < price < INF and 0.0 <= qty < INF):  # NaN fails every comparison
+            return level
+    return None
+
+
+def crossing(book: OrderBook) -> str | None:
+    """Why ``book`` is crossed, or None (an O(n) check, for whole books)."""
+    if book.bids and book.asks:
+        bid, ask = max(book.bids), min(book.asks)
+        if bid >= ask:
+            return f"crossed: best bid {bid} >= best ask {ask}"
+    return None
+
+
 def _apply_side(side: dict[float, float], levels: Iterable[Level]) -> None:
     for price, qty in levels:
         if qty:
@@ -128,10 +153,15 @@ class BookSync:
         self._refetch = False  # the last snapshot was stale: fetch again
         self._overlap = False  # two sockets of one connection feed us (a rotation)
         self._ahead: dict[int, BookDelta] = {}  # deltas past a hole the other socket may fill
+        # Best prices of the live book, None when unknown (a best level was deleted): rule 8
+        # then costs O(levels in the delta), not O(book).
+        self._best_bid: float | None = None
+        self._best_ask: float | None = None
         self.gaps = 0  # sequence breaks (live or while buffering)
         self.resyncs = 0  # BookReset events emitted
         self.stale_snapshots = 0  # snapshots behind the stream, fetched again
         self.overflows = 0  # buffer overflows (buffer dropped)
+        self.invalid = 0  # books found crossed or holding impossible levels (rule 8)
 
     # -- state ------------------------------------------------------------------------------
 
@@ -241,11 +271,60 @@ class BookSync:
             self._buffer = [delta]
             reason = f"gap: expected U={expected}, got U={delta.first_seq}"
             return [self._reset_event(reason, delta.ts, delta.recv_ns)]
+        broken = self._apply_live(delta)
+        if broken:
+            return self._broken(broken, delta)
+        self._seq = delta.seq
+        return [delta, *self._catch_up()] if self._ahead else [delta]
+
+    def _apply_live(self, delta: BookDelta) -> str | None:
+        """Apply a delta to the live book; why the book is no longer valid (rule 8), or None."""
+        bad = bad_level(delta.bids) or bad_level(delta.asks)
+        if bad is not None:
+            return f"invalid level {bad} in update U={delta.first_seq} u={delta.seq}"
         book = self._book
         _apply_side(book.bids, delta.bids)  # OrderBook.apply without its call
         _apply_side(book.asks, delta.asks)
-        self._seq = delta.seq
-        return [delta, *self._catch_up()] if self._ahead else [delta]
+        # Before the delta the book was not crossed, and deleting a level cannot cross it:
+        # only an added bid at or above the best ask (or an added ask at or below the best
+        # bid) can.
+        top_bid = self._best_bid
+        added_bid = 0.0
+        for price, qty in delta.bids:
+            if qty:
+                added_bid = max(added_bid, price)
+                if top_bid is not None and price > top_bid:
+                    top_bid = price
+            elif price == top_bid:
+                top_bid = None
+        top_ask = self._best_ask
+        added_ask = INF
+        for price, qty in delta.asks:
+            if qty:
+                added_ask = min(added_ask, price)
+                if top_ask is not None and price < top_ask:
+                    top_ask = price
+            elif price == top_ask:
+                top_ask = None
+        if added_bid and book.asks:
+            if top_ask is None:
+                top_ask = min(book.asks)
+            if added_bid >= top_ask:
+                return f"crossed: bid {added_bid} >= best ask {top_ask} after u={delta.seq}"
+        if added_ask < INF and book.bids:
+            if top_bid is None:
+                top_bid = max(book.bids)
+            if added_ask <= top_bid:
+                return f"crossed: ask {added_ask} <= best bid {top_bid} after u={delta.seq}"
+        self._best_bid, self._best_ask = top_bid, top_ask
+        return None
+
+    def _broken(self, reason: str, delta: BookDelta) -> list[Event]:
+        """Rule 8 on a live book: reset, and fetch a fresh snapshot."""
+        self.invalid += 1
+        self._drop()
+        self._refetch = True
+        return [self._reset_event(reason, delta.ts, delta.recv_ns)]
 
     def _catch_up(self) -> list[BookDelta]:
         """Apply held deltas that now chain on, in order; drop the ones already covered."""
@@ -257,7 +336,8 @@ class BookSync:
                 del self._ahead[first]
             elif first <= self._seq + 1:
                 del self._ahead[first]
-                self._book.apply(delta.bids, delta.asks)
+                if self._apply_live(delta) is not None:
+                    break  # the next live delta's checks see the book; rare (a rotation)
                 self._seq = delta.seq
                 applied.append(delta)
             else:
@@ -293,9 +373,17 @@ class BookSync:
             buffer.clear()
 
     def _replace(self, delta: BookDelta) -> list[Event]:
-        """Rule 6: a full push is the whole book."""
+        """Rule 6: a full push is the whole book (unless rule 8 refuses it)."""
+        was_live = self._live
         self._drop()
+        bad = bad_level(delta.bids) or bad_level(delta.asks)
         self._book.load(delta.bids, delta.asks)
+        broken = f"invalid level {bad} in full book u={delta.seq}" if bad else crossing(self._book)
+        if broken:
+            self.invalid += 1
+            self._drop()
+            self._refetch = True
+            return [self._reset_event(broken, delta.ts, delta.recv_ns)] if was_live else []
         self._seq = delta.seq
         self._live = True
         return [self._snapshot_event(delta.ts, delta.recv_ns)]
@@ -303,13 +391,21 @@ class BookSync:
     def _go_live(
         self, snap: BookSnapshot, deltas: list[BookDelta], ts: int, recv_ns: int
     ) -> list[Event]:
-        """Rule 4: the snapshot plus the chained deltas that follow it."""
+        """Rule 4: the snapshot plus the chained deltas that follow it (rule 8 checked)."""
         self._buffer = []
-        self._book.load(snap.bids, snap.asks)
+        book = self._book
+        book.load(snap.bids, snap.asks)
         self._seq = snap.seq
+        bad = bad_level(snap.bids) or bad_level(snap.asks)
         for delta in deltas:  # a contiguous chain (rule 7 keeps the buffer so)
-            self._book.apply(delta.bids, delta.asks)
+            bad = bad or bad_level(delta.bids) or bad_level(delta.asks)
+            book.apply(delta.bids, delta.asks)
             self._seq = delta.seq
+        if bad is not None or crossing(book) is not None:
+            self.invalid += 1
+            self._drop()
+            return self._stale()  # fetch again: the next snapshot and stream may agree
+        self._best_bid = self._best_ask = None
         self._live = True
         return [self._snapshot_event(ts, recv_ns)]
 
@@ -319,6 +415,7 @@ class BookSync:
         return []
 
     def _drop(self) -> None:
+        self._best_bid = self._best_ask = None
         self._ahead.clear()
         self._book.clear()
         self._seq = 0

@@ -222,11 +222,14 @@ class HandlerActor(Actor):
                 sync = self.book(event)
                 if conn in self.overlapping:
                     sync.overlap(True)  # a book first seen while its socket is being replaced
-                before = sync.gaps
+                before, invalid = sync.gaps, sync.invalid
                 self.publish_all(sync.on_delta(event))
                 if sync.gaps != before:
                     self.count("gaps")
                     self.notice(self.control, "warning", f"gap in {event.symbol}", "resyncing")
+                if sync.invalid != invalid:  # crossed, or a level no venue could mean
+                    self.count("invalid_books")
+                    self.notice(self.control, "warning", f"{event.symbol} invalid", "resyncing")
                 self.want_snapshot(event.symbol, sync)
             case Pong():
                 self.count("pongs")
