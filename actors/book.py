@@ -101,6 +101,7 @@ class OrderBook:
 
 
 INF = float("inf")
+NAN = float("nan")
 
 
 def bad_level(levels: Iterable[Level]) -> Level | None:
@@ -119,6 +120,41 @@ def crossing(book: OrderBook) -> str | None:
         if bid >= ask:
             return f"crossed: best bid {bid} >= best ask {ask}"
     return None
+
+
+def _apply_bids(side: dict[float, float], levels: Iterable[Level]) -> float:
+    """Apply bid levels; the highest price added (-inf if none), NaN at an impossible level
+    (the book is then dropped whole, so what was applied before it does not matter)."""
+    top = -INF
+    for price, qty in levels:
+        if qty:
+            if not (0.0 < price < INF and 0.0 < qty < INF):  # NaN fails every comparison
+                return NAN
+            side[price] = qty
+            if price > top:
+                top = price
+        elif 0.0 < price < INF:
+            side.pop(price, None)
+        else:
+            return NAN
+    return top
+
+
+def _apply_asks(side: dict[float, float], levels: Iterable[Level]) -> float:
+    """As ``_apply_bids``; the lowest price added (inf if none)."""
+    low = INF
+    for price, qty in levels:
+        if qty:
+            if not (0.0 < price < INF and 0.0 < qty < INF):
+                return NAN
+            side[price] = qty
+            if price < low:
+                low = price
+        elif 0.0 < price < INF:
+            side.pop(price, None)
+        else:
+            return NAN
+    return low
 
 
 def _apply_side(side: dict[float, float], levels: Iterable[Level]) -> None:
@@ -153,10 +189,10 @@ class BookSync:
         self._refetch = False  # the last snapshot was stale: fetch again
         self._overlap = False  # two sockets of one connection feed us (a rotation)
         self._ahead: dict[int, BookDelta] = {}  # deltas past a hole the other socket may fill
-        # Best prices of the live book, None when unknown (a best level was deleted): rule 8
-        # then costs O(levels in the delta), not O(book).
-        self._best_bid: float | None = None
-        self._best_ask: float | None = None
+        # Bounds on the live book's best prices (see _apply_live): rule 8 then costs
+        # O(levels in the delta), not O(book).  INF / -INF: unknown, look at the book.
+        self._bid_ceiling = INF
+        self._ask_floor = -INF
         self.gaps = 0  # sequence breaks (live or while buffering)
         self.resyncs = 0  # BookReset events emitted
         self.stale_snapshots = 0  # snapshots behind the stream, fetched again
@@ -278,45 +314,30 @@ class BookSync:
         return [delta, *self._catch_up()] if self._ahead else [delta]
 
     def _apply_live(self, delta: BookDelta) -> str | None:
-        """Apply a delta to the live book; why the book is no longer valid (rule 8), or None."""
-        bad = bad_level(delta.bids) or bad_level(delta.asks)
-        if bad is not None:
-            return f"invalid level {bad} in update U={delta.first_seq} u={delta.seq}"
+        """Apply a delta to the live book; why the book is no longer valid (rule 8), or None.
+
+        Before the delta the book was not crossed, and deleting a level cannot cross it:
+        only an added bid at or above the best ask (or an added ask at or below the best
+        bid) can.  ``_ask_floor`` <= the best ask and ``_bid_ceiling`` >= the best bid
+        (deletions leave them as bounds), so the O(book) min/max runs only when an added
+        level reaches a bound -- rarely, since bids sit below asks."""
         book = self._book
-        _apply_side(book.bids, delta.bids)  # OrderBook.apply without its call
-        _apply_side(book.asks, delta.asks)
-        # Before the delta the book was not crossed, and deleting a level cannot cross it:
-        # only an added bid at or above the best ask (or an added ask at or below the best
-        # bid) can.
-        top_bid = self._best_bid
-        added_bid = 0.0
-        for price, qty in delta.bids:
-            if qty:
-                added_bid = max(added_bid, price)
-                if top_bid is not None and price > top_bid:
-                    top_bid = price
-            elif price == top_bid:
-                top_bid = None
-        top_ask = self._best_ask
-        added_ask = INF
-        for price, qty in delta.asks:
-            if qty:
-                added_ask = min(added_ask, price)
-                if top_ask is not None and price < top_ask:
-                    top_ask = price
-            elif price == top_ask:
-                top_ask = None
-        if added_bid and book.asks:
-            if top_ask is None:
-                top_ask = min(book.asks)
-            if added_bid >= top_ask:
-                return f"crossed: bid {added_bid} >= best ask {top_ask} after u={delta.seq}"
-        if added_ask < INF and book.bids:
-            if top_bid is None:
-                top_bid = max(book.bids)
-            if added_ask <= top_bid:
-                return f"crossed: ask {added_ask} <= best bid {top_bid} after u={delta.seq}"
-        self._best_bid, self._best_ask = top_bid, top_ask
+        added_bid = _apply_bids(book.bids, delta.bids)
+        added_ask = _apply_asks(book.asks, delta.asks)
+        if added_bid != added_bid or added_ask != added_ask:  # NaN: an impossible level
+            bad = bad_level(delta.bids) or bad_level(delta.asks)
+            return f"invalid level {bad} in update U={delta.first_seq} u={delta.seq}"
+        ceiling = max(self._bid_ceiling, added_bid)
+        floor = min(self._ask_floor, added_ask)
+        if added_bid >= floor:
+            floor = min(book.asks, default=INF)
+            if added_bid >= floor:
+                return f"crossed: bid {added_bid} >= best ask {floor} after u={delta.seq}"
+        if added_ask <= ceiling:
+            ceiling = max(book.bids, default=-INF)
+            if added_ask <= ceiling:
+                return f"crossed: ask {added_ask} <= best bid {ceiling} after u={delta.seq}"
+        self._bid_ceiling, self._ask_floor = ceiling, floor
         return None
 
     def _broken(self, reason: str, delta: BookDelta) -> list[Event]:
@@ -385,6 +406,8 @@ class BookSync:
             self._refetch = True
             return [self._reset_event(broken, delta.ts, delta.recv_ns)] if was_live else []
         self._seq = delta.seq
+        self._bid_ceiling = max(self._book.bids, default=-INF)
+        self._ask_floor = min(self._book.asks, default=INF)
         self._live = True
         return [self._snapshot_event(delta.ts, delta.recv_ns)]
 
@@ -405,7 +428,8 @@ class BookSync:
             self.invalid += 1
             self._drop()
             return self._stale()  # fetch again: the next snapshot and stream may agree
-        self._best_bid = self._best_ask = None
+        self._bid_ceiling = max(book.bids, default=-INF)
+        self._ask_floor = min(book.asks, default=INF)
         self._live = True
         return [self._snapshot_event(ts, recv_ns)]
 
@@ -415,7 +439,7 @@ class BookSync:
         return []
 
     def _drop(self) -> None:
-        self._best_bid = self._best_ask = None
+        self._bid_ceiling, self._ask_floor = INF, -INF
         self._ahead.clear()
         self._book.clear()
         self._seq = 0

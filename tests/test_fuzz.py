@@ -30,7 +30,7 @@ from tests.fuzzing import Seed, mutate, seeds, simulated_sets
 SEEDS = seeds()
 VENUES: dict[str, Venue] = {name: load_venue(name) for name in sorted({s.venue for s in SEEDS})}
 FUZZ = settings(
-    max_examples=400, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck)
 )
 
 
@@ -107,7 +107,7 @@ def assert_publishable_book(book: OrderBook, where: str) -> None:
         assert max(book.bids) < min(book.asks), f"{where}: crossed book published as valid"
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=100)
 @given(data=st.data())
 def test_fuzzed_deltas_never_make_a_crossed_or_invalid_book_valid(data: st.DataObject) -> None:
     dataset = BOOK_SETS[data.draw(st.integers(0, len(BOOK_SETS) - 1), label="dataset")]
