@@ -285,6 +285,13 @@ class BookSync:
         """The live book as a snapshot (for a consumer that just attached), else None."""
         return self._snapshot_event(0, 0) if self._live else None
 
+    def not_valid(self, reason: str) -> BookReset:
+        """A BookReset saying the book is not valid now, changing nothing (for a consumer
+        that may not have seen the reset that made it so)."""
+        return BookReset(
+            venue=self.venue, symbol=self.symbol, native=self.native, ts=0, recv_ns=0, reason=reason
+        )
+
     def reset(self, reason: str) -> list[Event]:
         """Drop everything and rebuild; a fetch under way is forgotten (its result is still
         aligned by the rules if it arrives)."""

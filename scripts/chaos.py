@@ -536,10 +536,11 @@ def render(r: dict[str, Any]) -> str:
         lines += [
             "",
             "Known gap: after a handler kill -9 the consumer saw no `book_reset` "
-            f"({len(r['handler_resets_missed'])} time(s)): the new handler resets its books "
-            "before the consumer's SUB has reconnected to it, so for that moment the "
-            "consumer still holds its old book as valid (no delta reaches it; the next "
-            "snapshot replaces it).",
+            f"({len(r['handler_resets_missed'])} time(s)): its SUB reconnected only after the "
+            "new handler had the book live again, so the late-joiner snapshot replaced it. "
+            "Between the kill and that reconnect the consumer cannot know the handler is "
+            "gone; no delta reaches it in that window (detecting the publisher's disconnect "
+            "needs a socket monitor in the client).",
         ]
     lines += ["", "| actor | RSS start | RSS end | growth |", "|---|---|---|---|"]
     for name, rss in sorted(r["rss_kb"].items()):

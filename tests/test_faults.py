@@ -235,3 +235,25 @@ def _rss_kb(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise AssertionError(f"no VmRSS for pid {pid}")
+
+
+def test_a_consumer_reconnecting_to_a_restarted_handler_gets_every_book_afresh() -> None:
+    with running_pipeline(venues=gate(), parsers=1) as p:
+        p.pump_until(lambda: all_valid(p), 10, "books")
+        victim = p.actor("gateio_spot.handler")
+        mark = len(p.events)
+        os.kill(victim["pid"], signal.SIGKILL)
+        # The new handler resets its books as it meets them, maybe before our SUB has
+        # reconnected: then (re)subscribing brings a reset for a book still being rebuilt,
+        # or the live book's snapshot -- either way news of each book before any delta.
+        p.pump_until(
+            lambda: (
+                {e.native for e in p.events[mark:] if isinstance(e, BookReset | BookSnapshot)}
+                == set(NATIVE)
+                and all_valid(p)
+            ),
+            15,
+            "every book reset, then valid, after the handler restart",
+        )
+        assert_wire_order(p.events)  # no delta from the new handler before news of its book
+        assert_books_match_truth(p, NATIVE)

@@ -263,15 +263,17 @@ class HandlerActor(Actor):
 
     def on_subscriber(self, message: bytes) -> None:
         """A consumer subscribed (first byte 1): send it every live book its prefix covers,
-        so it need not wait for a resync.  Others get a snapshot equal to their book."""
+        so it need not wait for a resync.  Others get a snapshot equal to their book.  A book
+        being rebuilt is announced as such: a consumer that reconnects to a restarted handler
+        may have missed its reset and still hold the old book as valid."""
         if not message or message[0] != 1:
             return
         prefix = message[1:]
         for sync in self.books.values():
-            snapshot = sync.snapshot()
-            if snapshot is not None and topic(snapshot).startswith(prefix):
-                self.count("late_joiner_snapshots")
-                self.publish(snapshot)
+            event = sync.snapshot() or sync.not_valid("rebuilding (announced to a new subscriber)")
+            if topic(event).startswith(prefix):
+                self.count("late_joiner_snapshots" if sync.live else "late_joiner_resets")
+                self.publish(event)
 
     def books_of(self, conn: str) -> list[BookSync]:
         return [self.books[s] for s, owner in self.owner.items() if owner == conn]
