@@ -27,6 +27,10 @@ Rule 5: once live, every delta needs ``first_seq <= local + 1 <= seq`` (normally
         rebuilt from rule 1.  Amounts are absolute, so re-applying an overlap is harmless.
 Rule 6: a delta with ``full=True`` is the whole book, in any state: replace the book, set
         local = its ``seq``, drop the buffer and any pending snapshot.
+Rule 8: a book is never valid while it is crossed (best bid >= best ask) or holds a level
+        that is not a finite positive price with a finite, non-negative quantity: no venue
+        publishes such a book, so ours is out of step (or the input is garbage).  A live book
+        that gets there is reset and rebuilt; a snapshot that would make one is stale.
 Rule 7: the buffer is bounded; on overflow it is dropped (and counted), and rule 1 restarts.
         While buffering, a delta that does not chain onto the previous one makes the older
         ones useless: the buffer restarts from it (a gap, counted).
@@ -96,6 +100,63 @@ class OrderBook:
         return f"OrderBook({len(self.bids)} bids, {len(self.asks)} asks, top {bids} / {asks})"
 
 
+INF = float("inf")
+NAN = float("nan")
+
+
+def bad_level(levels: Iterable[Level]) -> Level | None:
+    """The first level that no venue could mean (NaN, infinite, price <= 0, qty < 0)."""
+    for level in levels:
+        price, qty = level
+        if not (0.0 < price < INF and 0.0 <= qty < INF):  # NaN fails every comparison
+            return level
+    return None
+
+
+def crossing(book: OrderBook) -> str | None:
+    """Why ``book`` is crossed, or None (an O(n) check, for whole books)."""
+    if book.bids and book.asks:
+        bid, ask = max(book.bids), min(book.asks)
+        if bid >= ask:
+            return f"crossed: best bid {bid} >= best ask {ask}"
+    return None
+
+
+def _apply_bids(side: dict[float, float], levels: Iterable[Level]) -> float:
+    """Apply bid levels; the highest price added (-inf if none), NaN at an impossible level
+    (the book is then dropped whole, so what was applied before it does not matter)."""
+    top = -INF
+    for price, qty in levels:
+        if qty:
+            if not (0.0 < price < INF and 0.0 < qty < INF):  # NaN fails every comparison
+                return NAN
+            side[price] = qty
+            if price > top:
+                top = price
+        elif 0.0 < price < INF:
+            side.pop(price, None)
+        else:
+            return NAN
+    return top
+
+
+def _apply_asks(side: dict[float, float], levels: Iterable[Level]) -> float:
+    """As ``_apply_bids``; the lowest price added (inf if none)."""
+    low = INF
+    for price, qty in levels:
+        if qty:
+            if not (0.0 < price < INF and 0.0 < qty < INF):
+                return NAN
+            side[price] = qty
+            if price < low:
+                low = price
+        elif 0.0 < price < INF:
+            side.pop(price, None)
+        else:
+            return NAN
+    return low
+
+
 def _apply_side(side: dict[float, float], levels: Iterable[Level]) -> None:
     for price, qty in levels:
         if qty:
@@ -128,10 +189,15 @@ class BookSync:
         self._refetch = False  # the last snapshot was stale: fetch again
         self._overlap = False  # two sockets of one connection feed us (a rotation)
         self._ahead: dict[int, BookDelta] = {}  # deltas past a hole the other socket may fill
+        # Bounds on the live book's best prices (see _apply_live): rule 8 then costs
+        # O(levels in the delta), not O(book).  INF / -INF: unknown, look at the book.
+        self._bid_ceiling = INF
+        self._ask_floor = -INF
         self.gaps = 0  # sequence breaks (live or while buffering)
         self.resyncs = 0  # BookReset events emitted
         self.stale_snapshots = 0  # snapshots behind the stream, fetched again
         self.overflows = 0  # buffer overflows (buffer dropped)
+        self.invalid = 0  # books found crossed or holding impossible levels (rule 8)
 
     # -- state ------------------------------------------------------------------------------
 
@@ -219,6 +285,13 @@ class BookSync:
         """The live book as a snapshot (for a consumer that just attached), else None."""
         return self._snapshot_event(0, 0) if self._live else None
 
+    def not_valid(self, reason: str) -> BookReset:
+        """A BookReset saying the book is not valid now, changing nothing (for a consumer
+        that may not have seen the reset that made it so)."""
+        return BookReset(
+            venue=self.venue, symbol=self.symbol, native=self.native, ts=0, recv_ns=0, reason=reason
+        )
+
     def reset(self, reason: str) -> list[Event]:
         """Drop everything and rebuild; a fetch under way is forgotten (its result is still
         aligned by the rules if it arrives)."""
@@ -241,11 +314,45 @@ class BookSync:
             self._buffer = [delta]
             reason = f"gap: expected U={expected}, got U={delta.first_seq}"
             return [self._reset_event(reason, delta.ts, delta.recv_ns)]
-        book = self._book
-        _apply_side(book.bids, delta.bids)  # OrderBook.apply without its call
-        _apply_side(book.asks, delta.asks)
+        broken = self._apply_live(delta)
+        if broken:
+            return self._broken(broken, delta)
         self._seq = delta.seq
         return [delta, *self._catch_up()] if self._ahead else [delta]
+
+    def _apply_live(self, delta: BookDelta) -> str | None:
+        """Apply a delta to the live book; why the book is no longer valid (rule 8), or None.
+
+        Before the delta the book was not crossed, and deleting a level cannot cross it:
+        only an added bid at or above the best ask (or an added ask at or below the best
+        bid) can.  ``_ask_floor`` <= the best ask and ``_bid_ceiling`` >= the best bid
+        (deletions leave them as bounds), so the O(book) min/max runs only when an added
+        level reaches a bound -- rarely, since bids sit below asks."""
+        book = self._book
+        added_bid = _apply_bids(book.bids, delta.bids)
+        added_ask = _apply_asks(book.asks, delta.asks)
+        if added_bid != added_bid or added_ask != added_ask:  # NaN: an impossible level
+            bad = bad_level(delta.bids) or bad_level(delta.asks)
+            return f"invalid level {bad} in update U={delta.first_seq} u={delta.seq}"
+        ceiling = max(self._bid_ceiling, added_bid)
+        floor = min(self._ask_floor, added_ask)
+        if added_bid >= floor:
+            floor = min(book.asks, default=INF)
+            if added_bid >= floor:
+                return f"crossed: bid {added_bid} >= best ask {floor} after u={delta.seq}"
+        if added_ask <= ceiling:
+            ceiling = max(book.bids, default=-INF)
+            if added_ask <= ceiling:
+                return f"crossed: ask {added_ask} <= best bid {ceiling} after u={delta.seq}"
+        self._bid_ceiling, self._ask_floor = ceiling, floor
+        return None
+
+    def _broken(self, reason: str, delta: BookDelta) -> list[Event]:
+        """Rule 8 on a live book: reset, and fetch a fresh snapshot."""
+        self.invalid += 1
+        self._drop()
+        self._refetch = True
+        return [self._reset_event(reason, delta.ts, delta.recv_ns)]
 
     def _catch_up(self) -> list[BookDelta]:
         """Apply held deltas that now chain on, in order; drop the ones already covered."""
@@ -257,7 +364,8 @@ class BookSync:
                 del self._ahead[first]
             elif first <= self._seq + 1:
                 del self._ahead[first]
-                self._book.apply(delta.bids, delta.asks)
+                if self._apply_live(delta) is not None:
+                    break  # the next live delta's checks see the book; rare (a rotation)
                 self._seq = delta.seq
                 applied.append(delta)
             else:
@@ -293,23 +401,42 @@ class BookSync:
             buffer.clear()
 
     def _replace(self, delta: BookDelta) -> list[Event]:
-        """Rule 6: a full push is the whole book."""
+        """Rule 6: a full push is the whole book (unless rule 8 refuses it)."""
+        was_live = self._live
         self._drop()
+        bad = bad_level(delta.bids) or bad_level(delta.asks)
         self._book.load(delta.bids, delta.asks)
+        broken = f"invalid level {bad} in full book u={delta.seq}" if bad else crossing(self._book)
+        if broken:
+            self.invalid += 1
+            self._drop()
+            self._refetch = True
+            return [self._reset_event(broken, delta.ts, delta.recv_ns)] if was_live else []
         self._seq = delta.seq
+        self._bid_ceiling = max(self._book.bids, default=-INF)
+        self._ask_floor = min(self._book.asks, default=INF)
         self._live = True
         return [self._snapshot_event(delta.ts, delta.recv_ns)]
 
     def _go_live(
         self, snap: BookSnapshot, deltas: list[BookDelta], ts: int, recv_ns: int
     ) -> list[Event]:
-        """Rule 4: the snapshot plus the chained deltas that follow it."""
+        """Rule 4: the snapshot plus the chained deltas that follow it (rule 8 checked)."""
         self._buffer = []
-        self._book.load(snap.bids, snap.asks)
+        book = self._book
+        book.load(snap.bids, snap.asks)
         self._seq = snap.seq
+        bad = bad_level(snap.bids) or bad_level(snap.asks)
         for delta in deltas:  # a contiguous chain (rule 7 keeps the buffer so)
-            self._book.apply(delta.bids, delta.asks)
+            bad = bad or bad_level(delta.bids) or bad_level(delta.asks)
+            book.apply(delta.bids, delta.asks)
             self._seq = delta.seq
+        if bad is not None or crossing(book) is not None:
+            self.invalid += 1
+            self._drop()
+            return self._stale()  # fetch again: the next snapshot and stream may agree
+        self._bid_ceiling = max(book.bids, default=-INF)
+        self._ask_floor = min(book.asks, default=INF)
         self._live = True
         return [self._snapshot_event(ts, recv_ns)]
 
@@ -319,6 +446,7 @@ class BookSync:
         return []
 
     def _drop(self) -> None:
+        self._bid_ceiling, self._ask_floor = INF, -INF
         self._ahead.clear()
         self._book.clear()
         self._seq = 0

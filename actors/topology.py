@@ -57,6 +57,8 @@ VENUE_KEYS = frozenset(
         "credentials",
         "parsers",
         "rotate_after_s",
+        "max_frame_bytes",
+        "publish_hwm",
     }
 )
 TOP_KEYS = frozenset({"run_dir", "parsers", "venues", "control", "curve", "coordinator_grace_s"})
@@ -115,6 +117,8 @@ class VenueSpec(Struct, frozen=True):
     rest_url: str = ""
     credentials: Credentials | None = None
     rotate_after_s: float = 0.0  # replace each connection after this long (0: venue default)
+    max_frame_bytes: int = 2**24  # a bigger frame closes the socket (1009) and resyncs
+    publish_hwm: int = 100_000  # events queued per consumer; past it that consumer loses
 
     def subscriptions(self) -> list[Subscription]:
         return [Subscription(c, s) for s in self.symbols for c in self.channels]
@@ -239,6 +243,8 @@ def _venue(
         rest_url=_url(doc.get("rest_url", ""), f"{path}.rest_url", ("http://", "https://")),
         credentials=credentials,
         rotate_after_s=_seconds(doc.get("rotate_after_s", 0.0), f"{path}.rotate_after_s"),
+        max_frame_bytes=_whole(doc.get("max_frame_bytes", 2**24), f"{path}.max_frame_bytes", 1024),
+        publish_hwm=_whole(doc.get("publish_hwm", 100_000), f"{path}.publish_hwm", 1),
     )
 
 
@@ -323,6 +329,12 @@ def _seconds(value: Any, path: str) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
         return float(value)
     raise TopologyError(path, f"{value!r} must be a number of seconds >= 0")
+
+
+def _whole(value: Any, path: str, minimum: int) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
+        return value
+    raise TopologyError(path, f"{value!r} must be a whole number >= {minimum}")
 
 
 def _endpoint(value: Any, path: str) -> str:

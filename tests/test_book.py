@@ -658,3 +658,51 @@ def test_rebuild_recorded_futures_books(gateio_frames: Path) -> None:
     check_rebuilt(handler, FUTURES_BOOKS)
     last = {e.symbol: e.seq for *_, e in timeline if isinstance(e, BookDelta)}
     assert last == {symbol: seq for symbol, (seq, _) in FUTURES_BOOKS.items()}
+
+
+# -- rule 8: never valid while crossed or holding impossible levels -------------------------
+
+
+def test_a_delta_that_crosses_the_book_resets_it_and_asks_for_a_snapshot() -> None:
+    sync = BookSync(VENUE, SYMBOL, NATIVE)
+    sync.on_delta(delta(11, 12))
+    sync.snapshot_started()
+    assert summary(sync.on_snapshot(snapshot(10))) == ["snapshot@12"]
+    assert summary(sync.on_delta(delta(13, 13, bids=[(100.5, 1.0)]))) == ["delta@13-13"]
+    out = summary(sync.on_delta(delta(14, 14, bids=[(101.0, 2.0)])))
+    assert out == ["reset: crossed: bid 101.0 >= best ask 101.0 after u=14"]
+    assert (sync.live, sync.wants_snapshot, sync.invalid) == (False, True, 1)
+
+
+def test_the_best_price_is_tracked_through_deletions() -> None:
+    sync = BookSync(VENUE, SYMBOL, NATIVE)
+    sync.on_delta(delta(11, 11))
+    sync.snapshot_started()
+    sync.on_snapshot(snapshot(10, asks=[(101.0, 1.0), (103.0, 1.0)]))
+    sync.on_delta(delta(12, 12, asks=[(101.0, 0.0)]))  # the best ask goes: 103 is best now
+    assert summary(sync.on_delta(delta(13, 13, bids=[(102.0, 1.0)]))) == ["delta@13-13"]
+    out = summary(sync.on_delta(delta(14, 14, asks=[(101.5, 1.0)])))
+    assert out == ["reset: crossed: ask 101.5 <= best bid 102.0 after u=14"]
+
+
+@pytest.mark.parametrize(
+    "level", [(float("nan"), 1.0), (float("inf"), 1.0), (-1.0, 1.0), (0.0, 1.0), (99.0, -1.0)]
+)
+def test_a_delta_with_an_impossible_level_resets_the_book(level: Level) -> None:
+    sync = BookSync(VENUE, SYMBOL, NATIVE)
+    sync.on_delta(delta(11, 11))
+    sync.snapshot_started()
+    sync.on_snapshot(snapshot(10))
+    (reset,) = sync.on_delta(delta(12, 12, bids=[level]))
+    assert isinstance(reset, BookReset) and reset.reason.startswith("invalid level")
+    assert not sync.live and sync.book.bids == {}
+
+
+def test_a_crossed_snapshot_is_stale_and_fetched_again() -> None:
+    sync = BookSync(VENUE, SYMBOL, NATIVE)
+    sync.on_delta(delta(11, 11))
+    sync.snapshot_started()
+    assert sync.on_snapshot(snapshot(10, bids=[(102.0, 1.0)])) == []
+    assert (sync.live, sync.wants_snapshot, sync.stale_snapshots) == (False, True, 1)
+    assert sync.on_delta(delta(12, 12, full=True, bids=[(100.0, 1.0)], asks=[(99.0, 1.0)])) == []
+    assert not sync.live

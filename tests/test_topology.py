@@ -165,6 +165,18 @@ BAD = [
         "venues.gateio_spot.credentials.secret",
         "literal secrets are refused",
     ),
+    (
+        "tiny frame limit",
+        GOOD + "    max_frame_bytes: 100\n",
+        "venues.gateio_spot.max_frame_bytes",
+        "100 must be a whole number >= 1024",
+    ),
+    (
+        "publish hwm not a number",
+        GOOD + "    publish_hwm: lots\n",
+        "venues.gateio_spot.publish_hwm",
+        "'lots' must be a whole number >= 1",
+    ),
 ]
 
 
@@ -174,6 +186,14 @@ def test_invalid_topology_names_path_and_reason(text: str, path: str, reason: st
         parse(text, cores=2, environ={"GATE_KEY": "k"})
     assert info.value.path == path
     assert reason in info.value.reason
+
+
+def test_frame_limit_and_publish_hwm_are_read() -> None:
+    text = GOOD + "    max_frame_bytes: 65536\n    publish_hwm: 500\n"
+    venue = parse(text, cores=2, environ={}).venues[0]
+    assert (venue.max_frame_bytes, venue.publish_hwm) == (65536, 500)
+    default = parse(GOOD, cores=2, environ={}).venues[0]
+    assert (default.max_frame_bytes, default.publish_hwm) == (2**24, 100_000)
 
 
 def test_literal_secret_is_never_echoed() -> None:

@@ -10,8 +10,8 @@ its own ``_sim_<name>`` controls.
 
 Sockets: ``host:port`` (loopback by default; ``port=0`` picks a free port, see ``.port``).
 
-Pure parts: :func:`http_response`, :func:`num_param` and :class:`HttpError` take values and
-return values; everything else here moves bytes or keeps time.
+Pure parts: :func:`http_response`, :func:`num_param`, :func:`padded`, :func:`truncated` and
+:class:`HttpError` take values and return values; everything else here moves bytes or keeps time.
 
 Common controls (``GET /_sim/<name>``, or a body-less POST): ``drop`` (abort every connection,
 no close frame), ``refuse?seconds=`` (answer WebSocket upgrades with 503), ``pause`` /
@@ -19,7 +19,12 @@ no close frame), ``refuse?seconds=`` (answer WebSocket upgrades with 503), ``pau
 seconds=`` (keep sockets open but send nothing), ``stale_sub?channel=&symbol=&seconds=`` (one
 subscription goes silent on every connection that holds it, everything else keeps flowing,
 until the client subscribes to it again or the seconds end: see :meth:`SimServer._sim_stale_sub`),
-``stats``.
+``stats``; and for the fault tests and
+``scripts/chaos.py``: ``big?bytes=&count=`` (the next frames padded to ``bytes``, still valid),
+``truncate?count=`` (the next frames cut in half), ``delay?ms=&seconds=`` (every frame held
+back ``ms``, in order, for a while), ``rest_delay?ms=&seconds=&match=`` and ``rest_fail?
+status=&seconds=&count=&match=`` (REST answers late, or with an error, for paths containing
+``match``).
 """
 
 from __future__ import annotations
@@ -94,6 +99,69 @@ def num_param(params: dict[str, str], name: str, default: float, minimum: float 
     return value
 
 
+# -- faults (pure) ------------------------------------------------------------------------------
+
+PAD_FIELD = 9999  # a protobuf field number no MEXC message uses: parsers skip it
+
+
+def padded(frame: bytes | bytearray, size: int) -> bytes | bytearray:
+    """``frame`` grown to about ``size`` bytes and still the same message: JSON text gets
+    trailing whitespace, a protobuf (binary) frame an unknown length-delimited field."""
+    extra = size - len(frame)
+    if extra <= 0:
+        return frame
+    if type(frame) is bytes:
+        return frame + b" " * extra
+    body = b"\0" * max(extra - 8, 0)
+    return frame + _varint(PAD_FIELD << 3 | 2) + _varint(len(body)) + body
+
+
+def truncated(frame: bytes | bytearray) -> bytes | bytearray:
+    """The first half of ``frame``; text stays valid UTF-8 (a websocket would refuse it)."""
+    half = frame[: len(frame) // 2]
+    if type(frame) is bytes:
+        return bytes(half).decode("utf-8", "ignore").encode()
+    return half
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+class RestFault:
+    """A REST fault armed by ``/_sim/rest_delay`` or ``/_sim/rest_fail``: it hits request
+    paths (with query) containing ``match``, until ``until`` (monotonic) or ``count`` uses."""
+
+    def __init__(self, match: str, until: float, count: int, status: int) -> None:
+        self.match, self.until, self.count, self.status = match, until, count, status
+        self.seconds = 0.0
+        self.used = 0
+
+    def hits(self, path: str, now: float) -> bool:
+        return now < self.until and self.used < self.count and self.match in path
+
+    def describe(self, now: float) -> dict[str, Any]:
+        armed = round(self.until - now, 3)
+        return {"match": self.match, "count": self.count, "status": self.status,
+                "armed_s": armed, "delay_s": self.seconds}  # fmt: skip
+
+
+def _rest_fault(params: dict[str, str], *, status: int) -> RestFault:
+    seconds = num_param(params, "seconds", 10)
+    count = int(num_param(params, "count", 1_000_000, minimum=1))
+    return RestFault(params.get("match", ""), time.monotonic() + seconds, count, status)
+
+
+def _armed(faults: list[RestFault], path: str, now: float) -> RestFault | None:
+    faults[:] = [f for f in faults if now < f.until and f.used < f.count]
+    return next((f for f in faults if f.hits(path, now)), None)
+
+
 # -- connections --------------------------------------------------------------------------------
 
 
@@ -165,6 +233,14 @@ class SimServer:
         self._faults: Counter[str] = Counter()
         self._dropped_stale = 0
         self._slow_closes = 0
+        self._pad_next: deque[int] = deque()  # /_sim/big: sizes for the next frames
+        self._truncate_next = 0  # /_sim/truncate: this many next frames cut in half
+        self._delay_s = 0.0  # /_sim/delay: how long frames are held back ...
+        self._delay_until = 0.0  # ... until then (monotonic)
+        self._delayed: deque[tuple[float, list[Conn], bytes | bytearray]] = deque()
+        self._delay_wake = asyncio.Event()
+        self._rest_delays: list[RestFault] = []
+        self._rest_failures: list[RestFault] = []
 
     # -- what a venue supplies ----------------------------------------------------------------
 
@@ -222,7 +298,7 @@ class SimServer:
             self._handle,
             self.host,
             self.port,
-            process_request=self._process_request,
+            process_request=self._serve_request,
             compression="deflate" if self._compression else None,
             close_timeout=2,  # stop() must not hang on a client that stopped reading
             logger=log,
@@ -230,6 +306,7 @@ class SimServer:
         self.port = self._server.sockets[0].getsockname()[1]
         self._started(now_ms())
         self._tasks.append(asyncio.create_task(self._market_loop(), name=f"{self.name}-market"))
+        self._tasks.append(asyncio.create_task(self._delay_loop(), name=f"{self.name}-delay"))
         log.info("%s simulator on %s and %s", self.name, self.ws_url, self.rest_url)
 
     def _started(self, t_ms: int) -> None:
@@ -290,8 +367,12 @@ class SimServer:
         if self.stale:
             self._dropped_stale += len(conns)
             return 0
-        for conn in conns:
-            conn.push(frame)
+        frame = self._faulty(frame)
+        if self._delay_active():
+            self._hold(conns, frame)
+        else:
+            for conn in conns:
+                conn.push(frame)
         self._pushes[channel] += len(conns)
         return len(conns)
 
@@ -304,13 +385,59 @@ class SimServer:
             self._dropped_stale += len(conns)
             return 0
         frames: dict[int, bytes] = {}
+        delayed = self._delay_active()
         for conn in conns:
             frame = frames.get(conn.variant)
             if frame is None:
-                frame = frames[conn.variant] = build(conn.variant)
-            conn.push(frame)
+                frame = frames[conn.variant] = self._faulty(build(conn.variant))
+            if delayed:
+                self._hold([conn], frame)
+            else:
+                conn.push(frame)
         self._pushes[channel] += len(conns)
         return len(conns)
+
+    # -- frame faults: big, truncated, delayed --------------------------------------------------
+
+    def _faulty(self, frame: bytes | bytearray) -> bytes | bytearray:
+        """The frame as the armed faults make it (a no-op when none is armed)."""
+        if self._pad_next:
+            frame = padded(frame, self._pad_next.popleft())
+            self._faults["big"] += 1
+        elif self._truncate_next:
+            self._truncate_next -= 1
+            frame = truncated(frame)
+            self._faults["truncated"] += 1
+        return frame
+
+    def _delay_active(self) -> bool:
+        # Frames queue behind held ones even once the window ends, so order survives.
+        return bool(self._delayed) or (
+            bool(self._delay_until) and time.monotonic() < self._delay_until
+        )
+
+    def _hold(self, conns: Collection[Conn], frame: bytes | bytearray) -> None:
+        due = time.monotonic() + (self._delay_s if time.monotonic() < self._delay_until else 0)
+        self._delayed.append((due, list(conns), frame))
+        self._faults["delayed_frames"] += 1
+        if len(self._delayed) == 1:
+            self._delay_wake.set()
+
+    async def _delay_loop(self) -> None:
+        """Release held frames in order, each when it is due."""
+        held = self._delayed
+        while True:
+            await self._delay_wake.wait()
+            self._delay_wake.clear()
+            while held:
+                due, conns, frame = held[0]
+                wait = due - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                    continue
+                held.popleft()
+                for conn in conns:
+                    conn.push(frame)
 
     # -- connections --------------------------------------------------------------------------
 
@@ -356,6 +483,27 @@ class SimServer:
             pass
 
     # -- HTTP: REST and control ---------------------------------------------------------------
+
+    async def _serve_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        """REST faults first (they never touch WebSocket upgrades or ``/_sim/``), then the
+        venue's own routing."""
+        path = request.path.partition("?")[0]
+        if not path.startswith("/_sim/") and not self._is_ws_path(path):
+            now = time.monotonic()
+            fail = _armed(self._rest_failures, request.path, now)
+            if fail is not None:
+                fail.used += 1
+                self._faults["rest_failed"] += 1
+                body = {"label": "SERVER_ERROR", "message": "simulated failure", "code": 500}
+                return http_response(fail.status, body)
+            delay = _armed(self._rest_delays, request.path, now)
+            if delay is not None:
+                delay.used += 1
+                self._faults["rest_delayed"] += 1
+                await asyncio.sleep(delay.seconds)
+        return self._process_request(connection, request)
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path, _, query = request.path.partition("?")
@@ -441,6 +589,40 @@ class SimServer:
                 del self._muted[(conn, key)]
                 if conn in self._conns and key in conn.keys:
                     self._subs.setdefault(key, set()).add(conn)
+
+    def _sim_big(self, params: dict[str, str], t_ms: int) -> Any:
+        size = int(num_param(params, "bytes", 2**20, minimum=1))
+        count = int(num_param(params, "count", 1, minimum=1))
+        self._pad_next.extend([size] * count)
+        return {"bytes": size, "count": count}
+
+    def _sim_truncate(self, params: dict[str, str], t_ms: int) -> Any:
+        count = int(num_param(params, "count", 1, minimum=1))
+        self._truncate_next += count
+        return {"count": count}
+
+    def _sim_delay(self, params: dict[str, str], t_ms: int) -> Any:
+        self._delay_s = num_param(params, "ms", 500) / 1000
+        seconds = num_param(params, "seconds", 5)
+        self._delay_until = time.monotonic() + seconds
+        self._faults["delay"] += 1
+        return {"delay_ms": self._delay_s * 1000, "seconds": seconds}
+
+    def _sim_rest_delay(self, params: dict[str, str], t_ms: int) -> Any:
+        fault = _rest_fault(params, status=200)
+        fault.seconds = num_param(params, "ms", 3000) / 1000
+        self._rest_delays.append(fault)
+        self._faults["rest_delay"] += 1
+        return fault.describe(time.monotonic())
+
+    def _sim_rest_fail(self, params: dict[str, str], t_ms: int) -> Any:
+        status = int(num_param(params, "status", 503, minimum=400))
+        if status > 599:
+            raise HttpError(400, "INVALID_PARAM_VALUE", "status must be 400..599")
+        fault = _rest_fault(params, status=status)
+        self._rest_failures.append(fault)
+        self._faults["rest_fail"] += 1
+        return fault.describe(time.monotonic())
 
     def _sim_stats(self, params: dict[str, str], t_ms: int) -> Any:
         return self.stats()

@@ -44,6 +44,7 @@ STALE_PINGS = 3  # silent for this many ping intervals -> the session is dead
 ROTATE_AT = 0.97  # replace a socket at 97% of the venue's age limit (MEXC 24 h -> 23.3 h)
 ROTATION_OVERLAP_S = 2.0  # both sockets stream for this long
 ROTATION_RETRY_S = 30.0  # a failed replacement is tried again after this
+CLOSE_TOO_BIG = 1009  # RFC 6455: the frame is bigger than we accept
 
 
 @dataclass
@@ -159,6 +160,8 @@ class ConnectionActor(Actor):
                 self.log.warning("session setup for %s failed: %s", self.url, self.redact(exc))
         except Exception as exc:  # every way a session can end: log it and go again
             self.count("session_errors")
+            if _closed_for(exc) == CLOSE_TOO_BIG:
+                self.count("oversized_frames")
             why = self.redact(exc)
             self.log.warning("session to %s ended: %s: %s", self.url, type(exc).__name__, why)
         finally:
@@ -182,7 +185,11 @@ class ConnectionActor(Actor):
         self.venue = self.fresh_venue()
         url, opened = await self.open_session()
         ws = await websockets.connect(
-            url, additional_headers=self.headers, max_size=2**24, open_timeout=10, close_timeout=1
+            url,
+            additional_headers=self.headers,
+            max_size=self.spec.venue.max_frame_bytes,
+            open_timeout=10,
+            close_timeout=1,
         )
         try:
             await self.send(ws, self.venue.subscribe_messages(sorted(self.subs), now_s=_now_s()))
@@ -422,6 +429,13 @@ class ConnectionActor(Actor):
         if self.recorder is not None:
             info["recording"] = self.recorder.path
         return info
+
+
+def _closed_for(exc: BaseException) -> int | None:
+    """The close code we sent when a socket failed (1009: a frame over ``max_size``)."""
+    if isinstance(exc, websockets.ConnectionClosed) and exc.sent is not None:
+        return exc.sent.code
+    return None
 
 
 def _now_s() -> int:

@@ -121,7 +121,8 @@ class HandlerActor(Actor):
         self.venue = load_venue(spec.venue.name, spec.venue.options)
         self.rest_url = (spec.venue.rest_url or self.venue.rest_url).rstrip("/")
         self.pull = self.bind(configure(self.ctx.socket(zmq.PULL)), spec.events)
-        self.pub = configure(self.ctx.socket(zmq.XPUB), hwm=100_000)
+        # A consumer that stops reading loses events past the HWM; we never wait for it.
+        self.pub = configure(self.ctx.socket(zmq.XPUB), hwm=spec.venue.publish_hwm)
         self.pub.setsockopt(zmq.XPUB_VERBOSE, 1)  # hear every subscribe, not just new topics
         self.bind(self.pub, spec.venue.publish)
         self.private = configure(self.ctx.socket(zmq.PUB), hwm=100_000)
@@ -292,11 +293,14 @@ class HandlerActor(Actor):
                 sync = self.book(event)
                 if conn in self.overlapping:
                     sync.overlap(True)  # a book first seen while its socket is being replaced
-                before = sync.gaps
+                before, invalid = sync.gaps, sync.invalid
                 self.publish_all(sync.on_delta(event))
                 if sync.gaps != before:
                     self.count("gaps")
                     self.notice(self.control, "warning", f"gap in {event.symbol}", "resyncing")
+                if sync.invalid != invalid:  # crossed, or a level no venue could mean
+                    self.count("invalid_books")
+                    self.notice(self.control, "warning", f"{event.symbol} invalid", "resyncing")
                 self.want_snapshot(event.symbol, sync)
             case Pong():
                 self.count("pongs")
@@ -352,24 +356,15 @@ class HandlerActor(Actor):
 
     def on_subscriber(self, message: bytes) -> None:
         """A consumer subscribed (first byte 1): send it every live book its prefix covers,
-        so it need not wait for a resync, and a reset for every book being rebuilt (it may
-        hold a book from our predecessor and have missed our reset while reconnecting).
-        Others get a snapshot equal to their book, or a reset they already had."""
+        so it need not wait for a resync.  Others get a snapshot equal to their book.  A book
+        being rebuilt is announced as such: a consumer that reconnects to a restarted handler
+        may have missed its reset and still hold the old book as valid."""
         if not message or message[0] != 1:
             return
         self.count("subscriptions_heard")  # replay --wait-for-subscribers waits on this
         prefix = message[1:]
         for sync in self.books.values():
-            event: Event | None = sync.snapshot()
-            if event is None:
-                event = BookReset(
-                    venue=sync.venue,
-                    symbol=sync.symbol,
-                    native=sync.native,
-                    ts=0,
-                    recv_ns=0,
-                    reason="being rebuilt",
-                )
+            event = sync.snapshot() or sync.not_valid("rebuilding (announced to a new subscriber)")
             if topic(event).startswith(prefix):
                 self.count("late_joiner_snapshots" if sync.live else "late_joiner_resets")
                 self.publish(event)
@@ -511,6 +506,7 @@ class HandlerActor(Actor):
         return {
             "books": len(self.books),
             "books_live": live,
+            "buffered_deltas": {s: b.buffered for s, b in self.books.items() if b.buffered},
             "reorder_pending": self.reorder.pending,
             "late_batches": self.reorder.late,
             "last_input_ns": self.last_input_ns,
