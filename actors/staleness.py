@@ -36,8 +36,10 @@ renewed.  A renewal that brings nothing is retried after twice the previous wait
 BACKOFF_CAP_S), and each connection gets at most RENEWALS_PER_S renewals a second: a renewal
 is an unsubscribe plus a subscribe, so that is 10 requests a second, a tenth of MEXC's
 documented 100 messages per second per connection (Gate.io documents no subscribe limit).
-A subscription whose connection delivered nothing at all within the threshold is not judged:
-that is whole-socket staleness, which the connection handles.  When such a socket speaks
+A subscription whose connection delivered nothing at all within the threshold is not renewed:
+that is whole-socket staleness, and the connection replaces the socket after STALE_PINGS
+ping intervals.  Its book is no longer trusted all the same: ``silenced`` names it once per
+silence, so the handler can reset it long before the socket is replaced.  When such a socket speaks
 again, each of its subscriptions gets RESUME_GRACE_S to speak too before it is judged: the
 first frames after a hiccup are some streams', and the rest follow within a push period.
 """
@@ -120,7 +122,7 @@ class Stale:
     channel: str
     symbol: str
     silent_s: float  # since its last event (or since it was armed)
-    attempt: int  # 1: newly stale; 2, 3, ...: earlier renewals brought nothing
+    attempt: int  # 1: newly stale; 2, 3, ...: earlier renewals brought nothing; 0: silent socket
 
 
 @dataclass(slots=True)
@@ -130,6 +132,7 @@ class _Watch:
     since: float  # last event, arming or renewal
     last_event: float  # last event or arming, for silent_s
     renewals: int = 0  # since the last event
+    silenced: bool = False  # named by ``silenced`` during the current whole-socket silence
 
 
 class Watchdog:
@@ -147,6 +150,7 @@ class Watchdog:
         self.backoff_cap_s = backoff_cap_s
         self._watches: dict[Key, _Watch] = {}
         self._alive: dict[str, float] = {}  # connection -> when it last delivered anything
+        self._silenced: set[str] = set()  # connections with books named by ``silenced``
         self._tokens: dict[str, tuple[float, float]] = {}  # connection -> (tokens, as of)
 
     # -- what the handler tells us ------------------------------------------------------------
@@ -173,6 +177,11 @@ class Watchdog:
         """``conn`` delivered something (any frame): its socket is not the silent part."""
         last = self._alive.get(conn)
         self._alive[conn] = now
+        if conn in self._silenced:  # the socket speaks again: a new silence is a new episode
+            self._silenced.discard(conn)
+            for watch in self._watches.values():
+                if watch.conn == conn:
+                    watch.silenced = False
         if last is not None and now - last > RESUME_GRACE_S:
             # The whole socket was silent; its streams are judged from RESUME_GRACE_S on.
             for watch in self._watches.values():
@@ -205,6 +214,22 @@ class Watchdog:
             watch.renewals += 1
             watch.since = now
             out.append(Stale(watch.conn, channel, symbol, now - watch.last_event, watch.renewals))
+        return out
+
+    def silenced(self, now: float) -> list[Stale]:
+        """Watched subscriptions whose whole connection has said nothing for longer than
+        their threshold, each once per silence: not worth a renewal on a silent socket, but
+        their books can no longer be trusted."""
+        out: list[Stale] = []
+        for (channel, symbol), watch in self._watches.items():
+            if watch.silenced:
+                continue
+            heard = max(self._alive.get(watch.conn, -math.inf), watch.last_event)
+            if now - heard <= watch.threshold:
+                continue
+            watch.silenced = True
+            self._silenced.add(watch.conn)
+            out.append(Stale(watch.conn, channel, symbol, now - watch.last_event, 0))
         return out
 
     def stale(self) -> list[Key]:

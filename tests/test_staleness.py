@@ -213,6 +213,23 @@ def test_a_silent_connection_is_left_to_the_connection_actor() -> None:
     assert sorted(s.channel for s in watchdog.due(31.0)) == ["order_book", "tickers"]
 
 
+def test_a_silent_socket_names_each_book_once_per_silence_past_its_threshold() -> None:
+    watchdog = dog()
+    watchdog.alive(CONN, 1.0)
+    watchdog.seen(*BOOK, 1.0)
+    assert watchdog.silenced(5.9) == []  # 4.9 s of silence: under the book's 5 s
+    named = watchdog.silenced(6.1)
+    assert [(s.channel, s.symbol, s.attempt) for s in named] == [("order_book", "BTC/USDT", 0)]
+    assert named[0].silent_s == pytest.approx(5.1)
+    assert watchdog.silenced(20.0) == []  # once per silence; the ticker's 20 s not yet over
+    assert [s.channel for s in watchdog.silenced(21.5)] == ["tickers"]
+    assert watchdog.due(21.5) == []  # and never renewed: the socket is the silent part
+    watchdog.alive(CONN, 22.0)  # it speaks again; a later silence is a new episode
+    watchdog.seen(*BOOK, 22.0)
+    assert watchdog.silenced(26.0) == []
+    assert [s.channel for s in watchdog.silenced(27.5)] == ["order_book"]
+
+
 def test_a_socket_that_speaks_again_gives_its_streams_a_moment_before_judging_them() -> None:
     watchdog = dog()
     watchdog.alive(CONN, 1.0)
@@ -474,8 +491,9 @@ def test_a_stale_book_is_reset_renewed_and_resynced_alone(
 
 @pytest.mark.slow
 def test_a_silent_socket_is_not_mistaken_for_stale_subscriptions() -> None:
-    """Everything stops for 3 s (``/_sim/stale``): the books break by gap when it resumes,
-    but no subscription is counted stale or renewed: that silence was the socket's."""
+    """Everything stops for 3 s (``/_sim/stale``): past the books' 2 s threshold each book is
+    reset as silent (not trusted, not renewed), then resyncs when the socket speaks again; no
+    subscription is counted stale or renewed: that silence was the socket's."""
     symbols, natives, _, _ = CASES["gateio_spot"]
     body = {
         "symbols": symbols,
@@ -491,6 +509,10 @@ def test_a_silent_socket_is_not_mistaken_for_stale_subscriptions() -> None:
         p.pump(2.0)
         reasons = [e.reason for e in p.events[mark:] if isinstance(e, BookReset)]
         assert not [r for r in reasons if r.startswith("stale")], reasons
+        silent = {e.native for e in p.events[mark:] if isinstance(e, BookReset)
+                  and e.reason.startswith("silent socket")}  # fmt: skip
+        assert silent == set(natives), reasons
         handler = p.actor("gateio_spot.handler")
         assert handler["counters"].get("stale_subscriptions", 0) == 0
         assert handler["counters"].get("stale_renewals", 0) == 0
+        assert handler["counters"].get("silent_socket_resets", 0) >= len(natives)

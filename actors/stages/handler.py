@@ -212,6 +212,8 @@ class HandlerActor(Actor):
             now = time.monotonic()
             if now >= self.next_stale_check:
                 self.next_stale_check = now + STALE_CHECK_S
+                for silent in self.watchdog.silenced(now):
+                    self.on_silent_socket(silent)
                 for stale in self.watchdog.due(now):
                     self.on_stale(stale)
             self.tick(self.control, now)
@@ -343,6 +345,17 @@ class HandlerActor(Actor):
         self.count("stale_renewals")
         sub = Subscription(stale.channel, stale.symbol)
         self._send(self.control, Resubscribe([sub], f"{what} {silent}"))
+
+    def on_silent_socket(self, silent: Stale) -> None:
+        """The whole connection went quiet for longer than this book may: the book is not
+        trusted any more (the connection replaces the socket later; renewing on it is
+        pointless).  It resyncs when data flows again."""
+        sync = self.books.get(silent.symbol) if silent.channel == "order_book" else None
+        if sync is None or not sync.live:
+            return
+        self.count("silent_socket_resets")
+        self.count("resyncs")
+        self.publish_all(sync.reset(f"silent socket: no update for {silent.silent_s:.1f} s"))
 
     # -- books --------------------------------------------------------------------------------
 
