@@ -4,21 +4,22 @@
     .venv/bin/python scripts/chaos.py --minutes 10             # writes docs/RELIABILITY.md
     .venv/bin/python scripts/chaos.py --seconds 40 --seed 7 --report /tmp/r.md --json /tmp/r.json
 
-Runs `pipeline run TOPOLOGY --simulate` (a small topology it writes, unless ``--topology``)
-and, one fault at a time in a seeded random order, injects every kind it has: drop, refuse
-(with a drop), stale socket, gap, full book, malformed, truncated, oversized (over
-``max_frame_bytes``: 1009) and big-but-allowed frames, delayed frames, slow and failing REST
-snapshots (each with a gap, so a snapshot is needed), kill -9 of a connection, parser or
-handler, a consumer that stops reading; and, where the pipeline has them, a SIGSTOPped
-(hung) actor and a per-subscription stale.  After each fault it waits for recovery: the
-venue's data flowing again and its books valid (after a reset, where the fault makes one).
+Runs `pipeline run TOPOLOGY --simulate` (a small topology it writes: Gate.io spot, and MEXC
+spot with ``--mexc``) and, one fault at a time in a seeded random order, injects every kind
+it has: drop, refuse (with a drop), stale socket, gap, full book, malformed, truncated,
+oversized (over ``max_frame_bytes``: 1009) and big-but-allowed frames, delayed frames, slow
+and failing REST snapshots (each with a gap, so a snapshot is needed), kill -9 of a
+connection, parser or handler, a consumer that stops reading; and, where the pipeline has
+them, a SIGSTOPped (hung) actor and a per-subscription stale. After each fault it waits for
+recovery: the venue's data flowing again and its books valid (after a reset, where the fault
+makes one).
 
 A consumer follows the whole stream the whole time and counts:
 - mismatches: at every truth check (market paused, each valid book brought to the paused
   id, compared level by level with the simulator's book, as tests/harness.py does);
 - stale books served: a book delta for a book the consumer holds no valid snapshot for, or
-  a valid book silent longer than the pipeline's staleness limit (3 ping intervals) while
-  the market runs.
+  a valid book silent longer than its order-book staleness threshold (the venue's
+  ``stale_after``, 5 s) plus 1 s while the market runs.
 
 It prints and writes a report (faults by kind, recoveries, recovery time p50/p99/max,
 events, mismatches, stale, RSS of every actor at start and end) and exits 1 when a book
@@ -50,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 from actors.client import LocalBook  # noqa: E402
 from actors.messages import EVENT_DECODER, BookDelta, BookReset, BookSnapshot  # noqa: E402
+from actors.simulators.server import SimServer  # noqa: E402
 from actors.venues import venue_class  # noqa: E402
 from tests.harness import Pipeline  # noqa: E402
 
@@ -61,7 +63,9 @@ SYMBOL_PARAM = {
 }
 MAX_FRAME = 262_144
 RECOVERY_TIMEOUT_S = 20.0
-STALE_PINGS = 3  # as actors/stages/connection.py: silent this many ping intervals -> dead
+# Faults that cost the connection its socket: for these, also the time until data flows again.
+CONNECTION_LOST = ("drop", "oversized", "kill_connection")
+STALE_MARGIN_S = 1.0  # past a book's staleness threshold, for the reset to reach the consumer
 
 
 @dataclass
@@ -75,6 +79,7 @@ class Fault:
     victim: tuple[str, int] | None = None  # a signalled actor: (name, pid)
     resnapshot: bool = False  # recovered only with a fresh snapshot of each affected book
     recovered_s: float | None = None
+    flowing_s: float | None = None  # a lost connection: until data flowed again
     note: str = ""
 
 
@@ -91,6 +96,9 @@ class Consumer:
     events: int = 0
     stale_deltas: list[str] = field(default_factory=list)
     stale_silent: list[str] = field(default_factory=list)
+    # venue -> [(a book_reset, the first other event after it)]: when data flowed again
+    flowing: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    _reset_at: dict[str, float] = field(default_factory=dict)
 
     def pump(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -104,6 +112,11 @@ class Consumer:
     def on_event(self, event: Any, now: float) -> None:
         self.events += 1
         self.last_event[event.venue] = now
+        if isinstance(event, BookReset):
+            self._reset_at.setdefault(event.venue, now)
+        elif event.venue in self._reset_at:
+            reset_at = self._reset_at.pop(event.venue)
+            self.flowing.setdefault(event.venue, []).append((reset_at, now))
         if not isinstance(event, BookSnapshot | BookDelta | BookReset):
             return
         key = (event.venue, event.native)
@@ -125,6 +138,10 @@ class Consumer:
             if book.valid and now - since > limits[key[0]]:
                 self.stale_silent.append(f"{key}: valid but silent {now - since:.1f} s")
                 self.last_seen[key] = now  # one count per silence
+
+    def flowing_after(self, venue: str, at: float) -> float | None:
+        """When the venue's data flowed again after the first reset since ``at``."""
+        return next((t for r, t in self.flowing.get(venue, []) if r >= at), None)
 
     def valid(self, venue: str, natives: list[str]) -> bool:
         return all((b := self.books.get((venue, n))) is not None and b.valid for n in natives)
@@ -151,8 +168,12 @@ class Chaos:
             name: [venue_class(name)({}).native_symbol(s) for s in body["symbols"]]
             for name, body in self.venues.items()
         }
+        # A valid book may stay silent no longer than its order-book threshold (the handler
+        # resets it then, on a live or a silent socket), plus the watchdog's 0.1 s check
+        # period and the time for the reset to reach us.
         self.limits = {
-            name: STALE_PINGS * venue_class(name).ping_interval_s + 2.0 for name in self.venues
+            name: venue_class(name)({}).stale_after["order_book"] + STALE_MARGIN_S
+            for name in self.venues
         }
         self.p = Pipeline(venues=self.venues, parsers=2)
         self.consumer = Consumer(self.p.sub)
@@ -255,19 +276,12 @@ class Chaos:
         return kinds
 
     def hung_actors_detected(self) -> bool:
-        """A hook for the coordinator's hung-actor detection (built elsewhere): used only
-        once status says how long an actor may stay silent."""
-        return "hung_after_s" in self.p.status().get("supervision", {})
+        """The coordinator says how long an actor may stay silent before it counts as hung."""
+        return "hung_after_s" in self.p.status().get("coordinator", {})
 
     def per_subscription_stale(self) -> bool:
-        """A hook for per-subscription staleness (built elsewhere): the simulator must be
-        able to silence one symbol and the connection must watch each subscription."""
-        venue = next(iter(self.venues))
-        try:
-            reply = self.p.sim("stale_symbol", venue, seconds="0")
-        except Exception:
-            return False
-        return bool(reply)
+        """The simulators can silence one subscription (``/_sim/stale_sub``)."""
+        return hasattr(SimServer, "_sim_stale_sub")
 
     def inject(self, kind: str, venue: str) -> Fault:
         sim = self.p.sim
@@ -284,7 +298,8 @@ class Chaos:
                 sim("drop", venue)
                 return Fault(kind, venue, now, seconds, True)
             case "stale":
-                seconds = self.rng.uniform(1, 4)
+                # Shorter and longer than the books' 5 s threshold: past it they are reset.
+                seconds = self.rng.uniform(1, 8)
                 sim("stale", venue, seconds=f"{seconds:.1f}")
                 return Fault(kind, venue, now, seconds, False)
             case "gap":
@@ -330,8 +345,10 @@ class Chaos:
                 self.stuck.append(stuck)  # never read; closed at the end
                 return Fault(kind, venue, now, 0, False)
             case "stale_subscription":
-                sim("stale_symbol", venue, seconds="3", **symbol)
-                return Fault(kind, venue, now, 3, False, [native])
+                # Silent until the handler's watchdog notices and renews it (the renewal
+                # brings it back): recovery time includes the detection threshold.
+                sim("stale_sub", venue, channel="order_book", symbol=native, seconds="60")
+                return Fault(kind, venue, now, 0, True, [native])
         raise ValueError(f"unknown fault kind {kind}")
 
     def signal_actor(self, kind: str, venue: str, now: float) -> Fault:
@@ -349,9 +366,10 @@ class Chaos:
         # A parser that held no batch loses nothing: no reset is owed, only a restart.  A new
         # handler has no books: it resets them, but a consumer's SUB reconnecting to it can
         # miss that, so what it owes is a fresh snapshot of each.
-        reset = kind in ("kill_connection", "hung_actor")
+        hung = kind == "hung_actor"
+        reset = kind == "kill_connection" or (hung and role == "connection")
         fault = Fault(kind, venue, now, 0, reset, note=victim["name"])
-        fault.resnapshot = kind == "kill_handler"
+        fault.resnapshot = kind == "kill_handler" or (hung and role == "handler")
         fault.victim = (victim["name"], victim["pid"])
         return fault
 
@@ -396,6 +414,9 @@ class Chaos:
 
         if self.wait(recovered, RECOVERY_TIMEOUT_S + fault.lasts_s):
             fault.recovered_s = time.monotonic() - fault.at
+            if fault.kind in CONNECTION_LOST:
+                flowing = self.consumer.flowing_after(fault.venue, fault.at)
+                fault.flowing_s = None if flowing is None else flowing - fault.at
             if not any(self.consumer.resets.get(k, 0) >= fault.at for k in keys):
                 fault.note = (fault.note + " (no reset seen)").strip()
                 if fault.kind == "kill_handler":
@@ -447,11 +468,16 @@ class Chaos:
         times = sorted(f.recovered_s for f in self.faults if f.recovered_s is not None)
         by_kind: dict[str, dict[str, Any]] = {}
         for f in self.faults:
-            row = by_kind.setdefault(f.kind, {"injected": 0, "recovered": 0, "times": []})
+            row = by_kind.setdefault(
+                f.kind, {"injected": 0, "recovered": 0, "times": [], "flowing": []}
+            )
             row["injected"] += 1
             if f.recovered_s is not None:
                 row["recovered"] += 1
                 row["times"].append(f.recovered_s)
+            if f.flowing_s is not None:
+                row["flowing"].append(f.flowing_s)
+        dropped = sorted(by_kind.get("drop", {}).get("flowing", []))
         return {
             "started": started.isoformat(timespec="seconds"),
             "seconds": self.args.seconds,
@@ -469,6 +495,12 @@ class Chaos:
                 "p50": _quantile(times, 0.5),
                 "p99": _quantile(times, 0.99),
                 "max": times[-1] if times else None,
+            },
+            "drop_flowing_s": {
+                "p50": _quantile(dropped, 0.5),
+                "p99": _quantile(dropped, 0.99),
+                "max": dropped[-1] if dropped else None,
+                "n": len(dropped),
             },
             "events": self.consumer.events,
             "handler_resets_missed": self.resets_missed,
@@ -497,6 +529,9 @@ def render(r: dict[str, Any]) -> str:
     def s(x: float | None) -> str:
         return "—" if x is None else f"{x:.2f} s"
 
+    def ms(x: float | None) -> str:
+        return "—" if x is None else f"{x * 1000:.0f} ms"
+
     stale = len(r["stale_deltas"]) + len(r["stale_silent"])
     checks = r["truth_checks"]
     lines = [
@@ -517,20 +552,29 @@ def render(r: dict[str, Any]) -> str:
         f"| recovered | {r['recovered']} |",
         f"| recovery time p50 / p99 / max | {s(r['recovery_s']['p50'])} / "
         f"{s(r['recovery_s']['p99'])} / {s(r['recovery_s']['max'])} |",
+        f"| dropped connection: data flowing again p50 / p99 / max (n={r['drop_flowing_s']['n']}) "
+        f"| {ms(r['drop_flowing_s']['p50'])} / {ms(r['drop_flowing_s']['p99'])} / "
+        f"{ms(r['drop_flowing_s']['max'])} |",
         f"| events published (consumed) | {r['events']} |",
         f"| books compared with the truth | {checks.get('compared', 0)} "
         f"(skipped, not valid and quiet: {checks.get('skipped (not valid and quiet)', 0)}) |",
         f"| **book mismatches** | **{len(r['mismatches'])}** |",
         f"| **stale books served** | **{stale}** |",
         "",
-        "| fault | injected | recovered | recovery p50 | max |",
-        "|---|---|---|---|---|",
+        "Recovery: from the fault until the venue's data flows again and every affected book is "
+        "valid (after its reset and snapshot). Data flowing: from the fault until the first "
+        "event after the venue's first reset (connection faults only).",
+        "",
+        "| fault | injected | recovered | recovery p50 | recovery max | data flowing p50 |",
+        "|---|---|---|---|---|---|",
     ]
     for kind, row in sorted(r["faults"].items()):
         times = sorted(row["times"])
+        flowing = sorted(row["flowing"])
         lines.append(
             f"| {kind} | {row['injected']} | {row['recovered']} | "
-            f"{s(_quantile(times, 0.5))} | {s(times[-1] if times else None)} |"
+            f"{s(_quantile(times, 0.5))} | {s(times[-1] if times else None)} | "
+            f"{ms(_quantile(flowing, 0.5))} |"
         )
     if r["handler_resets_missed"]:
         lines += [
