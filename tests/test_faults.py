@@ -89,7 +89,7 @@ def test_truncated_frames_are_parse_errors_and_what_they_cut_resyncs() -> None:
             10,
             "a resync after the truncated book updates",
         )
-        assert counters(p, "handler")["gaps"] >= 1
+        wait_until(lambda: counters(p, "handler").get("gaps", 0) >= 1, 5, "a gap counted", p)
         assert all(a["restarts"] == 0 for a in p.status()["actors"])
         assert_wire_order(p.events)
         assert_books_match_truth(p, NATIVE)
@@ -151,8 +151,11 @@ def test_failing_rest_snapshot_is_retried_with_backoff_counted_and_recovers() ->
             "ETH valid after four failed snapshots",
         )
         took = time.monotonic() - started
-        handler = counters(p, "handler")
-        assert handler["snapshot_errors"] == 4
+        # Counters arrive with the handler's next once-a-second report.
+        wait_until(
+            lambda: counters(p, "handler").get("snapshot_errors", 0) >= 4, 5, "the report", p
+        )
+        assert counters(p, "handler")["snapshot_errors"] == 4
         assert p.sim("stats")["faults"]["rest_failed"] == 4
         # Backoff from 0.2 s, doubling with jitter: four failures cannot all retry at once.
         assert took > 0.5, took
