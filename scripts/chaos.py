@@ -38,6 +38,7 @@ import shlex
 import signal
 import sys
 import time
+import urllib.error
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -184,6 +185,8 @@ class Chaos:
         self.rss_start: dict[str, int] = {}
         self.stuck: list[zmq.Socket] = []  # type: ignore[type-arg]
         self.resets_missed: list[str] = []  # a killed handler's reset lost on the way
+        self.injection_failures: list[str] = []  # a simulator control call that failed
+        self.control_retries: list[str] = []
         self.t0 = time.monotonic()
 
     # -- running ----------------------------------------------------------------------------
@@ -204,7 +207,11 @@ class Chaos:
                     self.rng.shuffle(round_)
                 kind = round_.pop()
                 venue = self.rng.choice(sorted(kinds[kind]))
-                fault = self.inject(kind, venue)
+                try:
+                    fault = self.inject(kind, venue)
+                except (OSError, ValueError) as exc:  # the simulator's control, not the pipeline
+                    self.injection_failures.append(f"{kind} {venue}: {exc!r}")
+                    continue
                 self.faults.append(fault)
                 self.await_recovery(fault)
                 if len(self.faults) % 5 == 0:
@@ -283,8 +290,21 @@ class Chaos:
         """The simulators can silence one subscription (``/_sim/stale_sub``)."""
         return hasattr(SimServer, "_sim_stale_sub")
 
+    def sim(self, action: str, venue: str, **params: str) -> Any:
+        """A simulator control call, retried twice: a reset HTTP connection to the
+        simulator's control is not a pipeline fault (each retry is listed in the report)."""
+        for attempt in range(3):
+            try:
+                return self.p.sim(action, venue, **params)
+            except (ConnectionError, urllib.error.URLError, TimeoutError) as exc:
+                if attempt == 2:
+                    raise
+                self.control_retries.append(f"{action} {venue}: {exc!r}")
+                time.sleep(0.2)
+        raise AssertionError("unreachable")
+
     def inject(self, kind: str, venue: str) -> Fault:
-        sim = self.p.sim
+        sim = self.sim
         native = self.rng.choice(self.natives[venue])
         symbol = {SYMBOL_PARAM[venue]: native}
         now = time.monotonic()
@@ -425,7 +445,7 @@ class Chaos:
     def compare_with_truth(self) -> None:
         """Pause every market, bring each valid book to the paused id, compare, resume."""
         for venue, natives in self.natives.items():
-            paused = self.p.sim("pause", venue)
+            paused = self.sim("pause", venue)
             ids = paused.get("ids") or paused.get("versions") or {}
             try:
                 for native in natives:
@@ -440,7 +460,7 @@ class Chaos:
                     if not reached:
                         self.checks["skipped (not valid and quiet)"] += 1
                         continue
-                    truth = self.p.sim("book", venue, **{SYMBOL_PARAM[venue]: native})
+                    truth = self.sim("book", venue, **{SYMBOL_PARAM[venue]: native})
                     book = self.consumer.books[key]
                     bids = {float(px): float(q) for px, q in truth["bids"]}
                     asks = {float(px): float(q) for px, q in truth["asks"]}
@@ -448,7 +468,7 @@ class Chaos:
                     if book.bids != bids or book.asks != asks:
                         self.mismatches.append(f"{venue} {native} at {at}")
             finally:
-                self.p.sim("resume", venue)
+                self.sim("resume", venue)
                 self.paused_until = time.monotonic()
                 for key in self.consumer.last_seen:
                     self.consumer.last_seen[key] = max(
@@ -504,6 +524,8 @@ class Chaos:
             },
             "events": self.consumer.events,
             "handler_resets_missed": self.resets_missed,
+            "injection_failures": self.injection_failures,
+            "control_retries": self.control_retries,
             "handler_counters": stats,
             "truth_checks": dict(self.checks),
             "mismatches": self.mismatches,
@@ -586,6 +608,10 @@ def render(r: dict[str, Any]) -> str:
             "gone; no delta reaches it in that window (detecting the publisher's disconnect "
             "needs a socket monitor in the client).",
         ]
+    if r["injection_failures"] or r["control_retries"]:
+        lines += ["", "Simulator control calls that failed (not pipeline faults):", ""]
+        lines += [f"- retried: {x}" for x in r["control_retries"]]
+        lines += [f"- injection skipped: {x}" for x in r["injection_failures"]]
     lines += ["", "| actor | RSS start | RSS end | growth |", "|---|---|---|---|"]
     for name, rss in sorted(r["rss_kb"].items()):
         start, end = rss["start"], rss["end"]
