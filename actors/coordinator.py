@@ -503,6 +503,7 @@ class Coordinator:
             venues[name] = {
                 "frames_pushed": frames,
                 "frames_handled": counters.get("frames_in", 0),
+                "events_handled": counters.get("events_in", 0),
                 "events_published": counters.get("events_out", 0)
                 + counters.get("private_events_out", 0),
                 **{k: counters.get(k, 0) for k in SUMMARY_COUNTERS},
