@@ -57,6 +57,7 @@ def main() -> int:
     parser.add_argument("--rates", default="1000,10000,50000,max", help="frames/s; max: flat out")
     parser.add_argument("--window", type=float, help="seconds measured per step (default 4)")
     parser.add_argument("--baseline", help="another checkout whose actors run the same steps")
+    parser.add_argument("--baseline-name", help="what the baseline is, for the report")
     parser.add_argument("--out", default=str(ROOT / "docs" / "BENCHMARKS.md"))
     parser.add_argument("--no-write", action="store_true", help="print, don't write the doc")
     parser.add_argument("--json", help="also write the raw results here")
@@ -210,7 +211,12 @@ def replay_part(
             "events": rec.events,
         },
         "configs": configs,
-        "notes": [],
+        "notes": [
+            f"_baseline_ rows: the same replays through the actors of "
+            f"{args.baseline_name or args.baseline}, interleaved with ours run by run"
+        ]
+        if args.baseline
+        else [],
     }
 
 

@@ -347,8 +347,9 @@ def render_replay(data: dict[str, Any]) -> str:
         "the recording parses to, and no parse error, gap, resync or lost batch."
     )
     add(
-        "- _CPU %_ is of one core over the consumer's window, per process; _CPU µs/event_ sums "
-        "replay, parsers and handler. All processes share the cores with the consumer."
+        "- _CPU %_ is of one core over the consumer's window, per process (`connection.0` is "
+        "the replay actor: it stands in for the connection under its name); _CPU µs/event_ "
+        "sums replay, parsers and handler. All processes share the cores with the consumer."
     )
     add("")
     add(
