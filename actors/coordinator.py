@@ -71,7 +71,7 @@ from actors.recording import VenueReplay
 from actors.runtime import procs, rundir
 from actors.runtime.curve import Authorizer, ServerKeys, serve_curve
 from actors.runtime.procs import Adopted
-from actors.runtime.transport import bind, configure, ipc_file
+from actors.runtime.transport import REPLAY_HWM, bind, configure, ipc_file
 from actors.simulators import simulator_urls
 from actors.stats import Rate
 from actors.topology import Topology, VenueSpec, needs_curve
@@ -196,6 +196,7 @@ class Coordinator:
         specs.extend(
             self._spec(f"{venue.name}.parser.{i}", "parser", venue, i) for i in range(venue.parsers)
         )
+        specs = [msgspec.structs.replace(s, data_hwm=REPLAY_HWM) for s in specs]
         for i, files in enumerate(replay.connections):
             spec = self._spec(f"{venue.name}.connection.{i}", "connection", venue, i)
             specs.append(

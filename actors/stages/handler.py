@@ -62,7 +62,7 @@ from actors.runtime import http
 from actors.runtime.actor import Actor
 from actors.runtime.curve import Authorizer, ServerKeys, serve_curve
 from actors.runtime.recorder import for_actor
-from actors.runtime.transport import configure
+from actors.runtime.transport import DATA_HWM, configure
 from actors.staleness import CHANNEL_OF, Stale, Watchdog
 from actors.topology import needs_curve
 from actors.venues import FrameError, RestRequest, Subscription, load_venue
@@ -125,7 +125,8 @@ class HandlerActor(Actor):
         spec = self.spec
         self.venue = load_venue(spec.venue.name, spec.venue.options)
         self.rest_url = (spec.venue.rest_url or self.venue.rest_url).rstrip("/")
-        self.pull = self.bind(configure(self.ctx.socket(zmq.PULL)), spec.events)
+        inbox = configure(self.ctx.socket(zmq.PULL), hwm=spec.data_hwm or DATA_HWM)
+        self.pull = self.bind(inbox, spec.events)
         self.pub = configure(self.ctx.socket(zmq.XPUB), hwm=100_000)
         self.pub.setsockopt(zmq.XPUB_VERBOSE, 1)  # hear every subscribe, not just new topics
         self.bind(self.pub, spec.venue.publish)

@@ -28,7 +28,7 @@ from actors.messages import (
     topic,
 )
 from actors.runtime.actor import Actor
-from actors.runtime.transport import configure
+from actors.runtime.transport import DATA_HWM, configure
 from actors.venues import FrameError, Venue, load_venue
 
 DRAIN_MAX = 64  # batches handled per poll wake-up before looking at control again
@@ -44,10 +44,11 @@ class ParserActor(Actor):
         self.topics: dict[tuple[type, str], bytes] | None = (
             None if hasattr(self.venue, "contracts_request") else {}
         )
-        self.pull = pull = configure(self.ctx.socket(zmq.PULL))
+        hwm = self.spec.data_hwm or DATA_HWM
+        self.pull = pull = configure(self.ctx.socket(zmq.PULL), hwm=hwm)
         self.sources: set[str] = set()
         self.set_sources(self.spec.raw)
-        push = configure(self.ctx.socket(zmq.PUSH))
+        push = configure(self.ctx.socket(zmq.PUSH), hwm=hwm)
         push.setsockopt(zmq.SNDTIMEO, 100)
         push.connect(self.spec.events)
         control = self.open_control()
