@@ -294,6 +294,7 @@ def render(data: dict[str, Any]) -> str:
         "_Replay → parsers → handler → SUB consumer_ below | – |"
     )
     add("")
+    add("")
     for note in data.get("notes", []):
         add(f"- {note}")
     return "\n".join(lines) + "\n"
@@ -398,6 +399,30 @@ def render_replay(data: dict[str, Any]) -> str:
         f"({best.median / TARGET_REPLAY_EPS:.2f}× target"
         + ("" if met else f", {TARGET_REPLAY_EPS / max(best.median, 1):.1f}× short")
         + f"), {'lossless in every run' if lossless_all else 'not lossless in every run'}."
+    )
+    add("")
+    # What the cores allow: all CPU per event (consumer included) against every core.
+    per_event = statistics.median(
+        sum(v for k, v in r["cpu_s"].items() if k != "coordinator") / r["events"] * 1e6
+        for r in runs
+        if r["events"]
+    )
+    cpu: dict[str, list[float]] = {}
+    for r in runs:
+        for name, value in r["cpu_pct"].items():
+            cpu.setdefault(name, []).append(value)
+    busiest = max(cpu, key=lambda name: statistics.median(cpu[name]))
+    top = statistics.median(cpu[busiest])
+    total = sum(statistics.median(v) for v in cpu.values())
+    ceiling = info["cpus"] * 1e6 / per_event if per_event else 0.0
+    add(
+        f"Why ({best_label}): the replay, parsers, handler and consumer spend about "
+        f"**{per_event:.1f} µs of CPU per event** together, so {info['cpus']} cores hold at "
+        f"most **{fmt_rate(ceiling)} events/s** of that with nothing else running. Together "
+        f"they used {total:.0f}% of the {100 * info['cpus']}% the cores have (the rest: other "
+        "work on the machine, or stages idle waiting on each other); the busiest, the "
+        f"{busiest}, used {top:.0f}% of a core"
+        + (": it saturates its core." if top >= 90 else ": no single process saturates a core.")
     )
     add("")
     for note in data.get("notes", []):
