@@ -37,6 +37,7 @@ class ActorSpec(Struct, frozen=True, kw_only=True):
     speed: float = 0.0  # replay: recorded pace x speed; 0 = as fast as the parsers take it
     origin_ns: int = 0  # replay: the recorded instant that maps to the replay's start
     coordinator_grace_s: float = 10.0  # how long to stream on without a coordinator
+    data_hwm: int = 0  # parser, handler: batches queued per data peer (0: transport.DATA_HWM)
 
 
 # -- actor -> coordinator ------------------------------------------------------------------

@@ -71,7 +71,7 @@ from actors.recording import VenueReplay
 from actors.runtime import procs, rundir
 from actors.runtime.curve import Authorizer, ServerKeys, serve_curve
 from actors.runtime.procs import Adopted
-from actors.runtime.transport import bind, configure, ipc_file
+from actors.runtime.transport import REPLAY_HWM, bind, configure, ipc_file
 from actors.simulators import simulator_urls
 from actors.stats import Rate
 from actors.topology import Topology, VenueSpec, needs_curve
@@ -197,6 +197,7 @@ class Coordinator:
         specs.extend(
             self._spec(f"{venue.name}.parser.{i}", "parser", venue, i) for i in range(venue.parsers)
         )
+        specs = [msgspec.structs.replace(s, data_hwm=REPLAY_HWM) for s in specs]
         for i, files in enumerate(replay.connections):
             spec = self._spec(f"{venue.name}.connection.{i}", "connection", venue, i)
             specs.append(
@@ -504,6 +505,7 @@ class Coordinator:
             venues[name] = {
                 "frames_pushed": frames,
                 "frames_handled": counters.get("frames_in", 0),
+                "events_handled": counters.get("events_in", 0),
                 "events_published": counters.get("events_out", 0)
                 + counters.get("private_events_out", 0),
                 **{k: counters.get(k, 0) for k in SUMMARY_COUNTERS},

@@ -232,6 +232,14 @@ class ParseError(Struct, array_like=True):
     excerpt: str  # the frame's first bytes, for the log
 
 
+Published = tuple[bytes, bytes]
+"""An event as it goes out: (topic, msgpack payload).  Parsers send the events the handler
+only passes on (``FORWARDED``) already in this form, so the handler need not decode and
+re-encode them."""
+
+FORWARDED: tuple[type[_Event], ...] = (BookTicker, Trade, Ticker, TopBook)
+
+
 class EventBatch(Struct, array_like=True):
     """The parsed form of one RawBatch.  parsers -> handler."""
 
@@ -240,10 +248,11 @@ class EventBatch(Struct, array_like=True):
     batch: int
     dropped: int
     frames: int  # frames in the raw batch
-    events: list[Event]
+    events: list[Event | Published]  # in wire order
     errors: list[ParseError]
     parse_ns: int  # time the parser spent on the batch
     overlap: bool = False  # copied from the RawBatch
+    recv_ns: int = 0  # receive time of the batch's last frame
 
 
 RAW_ENCODER = msgspec.msgpack.Encoder()

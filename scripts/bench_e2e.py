@@ -7,13 +7,17 @@ Usage (with the project's virtualenv)::
     python scripts/bench_e2e.py --quick         # one short run, ~1 minute
     python scripts/bench_e2e.py --baseline /tmp/base --parsers 1 --rates 1000,10000
         # A/B: the same steps against another checkout's actors, interleaved in one run
+    python scripts/bench_e2e.py --replay-only --recording /tmp/rec   # replay part only
 
 What it measures (``scripts/bench/e2e.py``): for 1, 2 and ``auto`` parsers, at offered rates
 of 1k, 10k, 50k frames/s and flat out, the events/s a SUB consumer receives, loss (every drop,
 gap, lost batch, parse error, and frames offered but never handled), latency from frame
 receipt to consumer receipt (p50/p99/p99.9), CPU and RSS of every actor; and in the same run
-the physical limits of the same frames (bare msgspec decode, a bare PUSH/PULL hop).  It
-writes its own section of docs/BENCHMARKS.md (``bench_parse.py`` owns another).
+the physical limits of the same frames (bare msgspec decode, a bare PUSH/PULL hop).  Then
+(``scripts/bench/e2e_replay.py``) it records a large simulator session once and replays it
+``--as-fast-as-possible`` with 1, 2 and ``auto`` parsers into a SUB consumer: events/s and
+loss against the 200k events/s target.  It writes its own sections of docs/BENCHMARKS.md
+(``e2e`` and ``e2e-replay``; ``bench_parse.py`` owns another).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import json
 import os
 import shlex
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -33,7 +38,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(ROOT))
 
-from bench import datasets, e2e, e2e_report, sections  # noqa: E402
+from bench import datasets, e2e, e2e_replay, e2e_report, sections  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -52,9 +57,15 @@ def main() -> int:
     parser.add_argument("--rates", default="1000,10000,50000,max", help="frames/s; max: flat out")
     parser.add_argument("--window", type=float, help="seconds measured per step (default 4)")
     parser.add_argument("--baseline", help="another checkout whose actors run the same steps")
+    parser.add_argument("--baseline-name", help="what the baseline is, for the report")
     parser.add_argument("--out", default=str(ROOT / "docs" / "BENCHMARKS.md"))
     parser.add_argument("--no-write", action="store_true", help="print, don't write the doc")
     parser.add_argument("--json", help="also write the raw results here")
+    parser.add_argument("--replay-only", action="store_true", help="only the replay part")
+    parser.add_argument("--no-replay", action="store_true", help="skip the replay part")
+    parser.add_argument("--recording", help="replay this directory's recording (else record)")
+    parser.add_argument("--record-seconds", type=float, default=10.0)
+    parser.add_argument("--record-rate", type=float, default=25_000, help="extra frames/s")
     args = parser.parse_args()
     runs = args.runs or (1 if args.quick else 3)
     window = args.window or (2.0 if args.quick else 4.0)
@@ -67,6 +78,30 @@ def main() -> int:
     trees: list[tuple[str, Path]] = [("", ROOT)]
     if args.baseline:
         trees.insert(0, ("baseline ", Path(args.baseline).resolve()))
+    command = "python scripts/bench_e2e.py" + "".join(f" {shlex.quote(a)}" for a in sys.argv[1:])
+    common = {"command": command, "runs": runs, "machine": info}
+    if not args.replay_only:
+        data = simulator_part(runs, window, warmup, rates, counts, trees, common, started)
+        text = e2e_report.render(data)
+        write(args, "e2e", text, data)
+    if not args.no_replay:
+        data = replay_part(args, runs, counts, trees, common, started)
+        text = e2e_report.render_replay(data)
+        write(args, "e2e-replay", text, data)
+    log(f"done in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+def simulator_part(
+    runs: int,
+    window: float,
+    warmup: float,
+    rates: list[float],
+    counts: list[int | str],
+    trees: list[tuple[str, Path]],
+    common: dict[str, Any],
+    started: float,
+) -> dict[str, Any]:
     source = e2e.SimulatorSource()
     source.start()
     configs: dict[str, list[dict[str, Any]]] = {}
@@ -74,11 +109,7 @@ def main() -> int:
         for r in range(runs):
             for count in counts:
                 for prefix, tree in trees:
-                    label = prefix + (
-                        f"{count} parser{'s' if count != 1 else ''}"
-                        if count != "auto"
-                        else f"auto parsers ({os.cpu_count()} cores)"
-                    )
+                    label = prefix + label_of(count)
                     log(f"run {r + 1}/{runs}: {label}")
                     result = e2e.run_config(
                         source, count, rates, warmup_s=warmup, window_s=window, root=tree, log=log
@@ -116,14 +147,11 @@ def main() -> int:
     finally:
         source.stop()
 
-    command = "python scripts/bench_e2e.py" + "".join(f" {shlex.quote(a)}" for a in sys.argv[1:])
     main_label = next((k for k in configs if k.startswith("1 parser")), next(iter(configs)))
     data = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": command,
-        "runs": runs,
+        **common,
         "wall_s": time.monotonic() - started,
-        "machine": info,
         "load_end": os.getloadavg(),
         "source": source.description,
         "warmup_s": warmup,
@@ -134,18 +162,80 @@ def main() -> int:
         "parser_scaling": scaling,
         "main": main_label,
         "scaling_note": "simulator-fed: bound by the simulator and the connection sharing the "
-        "same cores, not by parsing; the parse-bound comparison needs the replay source",
+        "same cores, not by parsing; the replay section below compares parser counts "
+        "with the simulator and connection out of the way",
         "notes": [],
     }
-    text = e2e_report.render(data)
+    return data
+
+
+def replay_part(
+    args: argparse.Namespace,
+    runs: int,
+    counts: list[int | str],
+    trees: list[tuple[str, Path]],
+    common: dict[str, Any],
+    started: float,
+) -> dict[str, Any]:
+    """Record once (or take ``--recording``), then replay it ``runs`` times per parser
+    count, the trees (baseline first) interleaved so machine noise hits them alike."""
+    if args.recording:
+        rec = e2e_replay.Recording.load(Path(args.recording))
+    else:
+        out = Path(tempfile.mkdtemp(prefix="mp-e2e-rec-", dir="/tmp"))
+        log(f"recording {args.record_seconds:.0f} s of the simulator into {out} ...")
+        rec = e2e_replay.Recording.make(
+            out, seconds=args.record_seconds, rate=args.record_rate, log=log
+        )
+    configs: dict[str, list[dict[str, Any]]] = {}
+    for r in range(runs):
+        for count in counts:
+            for prefix, tree in trees:
+                label = prefix + label_of(count)
+                result = e2e_replay.run_replay(rec, count, root=tree)
+                log(
+                    f"replay run {r + 1}/{runs}: {label}: {result['events_ps']:,.0f} events/s, "
+                    f"{result['events']:,} events, lossless {result['lossless']}, "
+                    f"cpu% {result['cpu_pct']}"
+                )
+                configs.setdefault(label, []).append(result)
+    return {
+        **common,
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "wall_s": time.monotonic() - started,
+        "load_end": os.getloadavg(),
+        "recording": {
+            "description": rec.description,
+            "files": [str(f) for f in rec.files],
+            "frames": rec.frames,
+            "events": rec.events,
+        },
+        "configs": configs,
+        "notes": [
+            f"_baseline_ rows: the same replays through the actors of "
+            f"{args.baseline_name or args.baseline}, interleaved with ours run by run"
+        ]
+        if args.baseline
+        else [],
+    }
+
+
+def label_of(count: int | str) -> str:
+    if count == "auto":
+        return f"auto parsers ({os.cpu_count()} cores)"
+    return f"{count} parser{'s' if count != 1 else ''}"
+
+
+def write(args: argparse.Namespace, section: str, text: str, data: dict[str, Any]) -> None:
     if args.json:
-        Path(args.json).write_text(json.dumps(data, indent=1, default=str))
+        path = Path(args.json)
+        path = path.with_name(f"{path.stem}.{section}{path.suffix}")
+        path.write_text(json.dumps(data, indent=1, default=str))
     if args.no_write:
         print(text)
     else:
-        sections.write_section(Path(args.out), "e2e", text)
-        log(f"wrote {args.out} in {time.monotonic() - started:.0f} s")
-    return 0
+        sections.write_section(Path(args.out), section, text)
+        log(f"wrote the {section} section of {args.out}")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,11 @@ import zmq
 S = TypeVar("S", bound=zmq.Socket)  # type: ignore[type-arg]
 
 DATA_HWM = 1000  # batches queued per peer before a sender sees back-pressure
+# Replay pushes as fast as the parsers take batches.  With DATA_HWM queued on each hop, one
+# parser's batches can run a thousand ahead of another's (the PUSH skips a parser that is
+# full), and the handler's reorder declares the ones it waits for lost.  A few batches per
+# hop keep every stage busy and the parsers' outputs close together.
+REPLAY_HWM = 4
 
 
 def prepare_run_dir(path: str) -> None:

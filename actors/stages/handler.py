@@ -41,6 +41,7 @@ from actors.book import BookSync
 from actors.control import Refused, Resubscribe, ToActor, Watch
 from actors.messages import (
     EVENT_BATCH_DECODER,
+    EVENT_DECODER,
     PRIVATE_EVENTS,
     RAW_ENCODER,
     BookDelta,
@@ -61,7 +62,7 @@ from actors.runtime import http
 from actors.runtime.actor import Actor
 from actors.runtime.curve import Authorizer, ServerKeys, serve_curve
 from actors.runtime.recorder import for_actor
-from actors.runtime.transport import configure
+from actors.runtime.transport import DATA_HWM, configure
 from actors.staleness import CHANNEL_OF, Stale, Watchdog
 from actors.topology import needs_curve
 from actors.venues import FrameError, RestRequest, Subscription, load_venue
@@ -73,6 +74,10 @@ STALE_CHECK_S = 0.1  # how often the watchdog is asked
 # hears the book_reset (or is sent one as it subscribes) before the book_snapshot.
 REJOIN_S = 0.5
 SNDMORE = int(zmq.SNDMORE)  # a plain int: pyzmq's enum flags cost a Python call per use
+# [topic, payload] as two sends of the Cython socket's own send: pyzmq's send_multipart costs
+# ~5x as much per message, and zmq.Socket.send's Python wrapper (routing_id/group, keyword
+# call) ~0.5 us of the ~1 us a send costs.
+_send = zmq.backend.Socket.send
 
 
 class _Fetch:
@@ -120,7 +125,8 @@ class HandlerActor(Actor):
         spec = self.spec
         self.venue = load_venue(spec.venue.name, spec.venue.options)
         self.rest_url = (spec.venue.rest_url or self.venue.rest_url).rstrip("/")
-        self.pull = self.bind(configure(self.ctx.socket(zmq.PULL)), spec.events)
+        inbox = configure(self.ctx.socket(zmq.PULL), hwm=spec.data_hwm or DATA_HWM)
+        self.pull = self.bind(inbox, spec.events)
         # A consumer that stops reading loses events past the HWM; we never wait for it.
         self.pub = configure(self.ctx.socket(zmq.XPUB), hwm=spec.venue.publish_hwm)
         self.pub.setsockopt(zmq.XPUB_VERBOSE, 1)  # hear every subscribe, not just new topics
@@ -143,6 +149,7 @@ class HandlerActor(Actor):
 
         self.reorder = Reorder()
         self.topics: dict[tuple[type, str, str], bytes] = {}  # (type, venue, symbol) -> topic
+        self.routes: dict[bytes, tuple[str | None, str]] = {}  # see route()
         self.latency_window = self.window("receive_to_publish")
         self.books: dict[str, BookSync] = {}
         self.owner: dict[str, str] = {}  # symbol -> the connection whose stream feeds its book
@@ -264,29 +271,51 @@ class HandlerActor(Actor):
         now = time.monotonic()
         watchdog = self.watchdog
         watchdog.alive(batch.conn, now)
-        for event in batch.events:
-            channel = CHANNEL_OF.get(type(event))
-            if channel is not None and watchdog.seen(channel, event.symbol, now):
-                self.count("stale_recovered")
         overlap = self.overlapping.get(batch.conn)
         if batch.overlap and overlap is None:
             overlap = self.overlapping[batch.conn] = _Overlap()
             self.count("overlaps")
             for sync in self.books_of(batch.conn):
                 sync.overlap(True)
-        for event in batch.events:
+        pub, routes, forwarded = self.pub, self.routes, 0
+        for item in batch.events:
+            if type(item) is tuple:
+                name, payload = item
+                if overlap is None:
+                    # Passed on as the parser encoded it: nothing here needs its fields.
+                    route = routes.get(name) or self.route(name, payload)
+                    if route[0] is not None and watchdog.seen(route[0], route[1], now):
+                        self.count("stale_recovered")
+                    _send(pub, name, SNDMORE)
+                    _send(pub, payload)
+                    forwarded += 1
+                    continue
+                event: Event = EVENT_DECODER.decode(payload)  # overlap: dedupe by its ids
+            else:
+                event = item
+            channel = CHANNEL_OF.get(type(event))
+            if channel is not None and watchdog.seen(channel, event.symbol, now):
+                self.count("stale_recovered")
             if overlap is None or overlap.first_time(event):
                 self.handle(event, batch.conn)
             else:
                 self.count("overlap_duplicates")
-        if batch.events and batch.events[-1].recv_ns:
-            # One sample per batch, its last event (the one that waited longest): a clock
-            # read per event cost ~7% of the handler at 30k events/s.
-            self.latency_window.record(time.time_ns() - batch.events[-1].recv_ns)
+        if forwarded:
+            self.count("events_out", forwarded)
+        # One sample per batch, its last frame (the one that waited longest): a clock read
+        # per event cost ~7% of the handler at 30k events/s.
+        if batch.recv_ns:
+            self.latency_window.record(time.time_ns() - batch.recv_ns)
         if overlap is not None and not batch.overlap:
             del self.overlapping[batch.conn]
             for sync in self.books_of(batch.conn):
                 self.publish_all(sync.overlap(False))
+
+    def route(self, name: bytes, payload: bytes) -> tuple[str | None, str]:
+        """(staleness channel, symbol) of a topic, learnt from its first payload."""
+        event = EVENT_DECODER.decode(payload)
+        route = self.routes[name] = (CHANNEL_OF.get(type(event)), event.symbol)
+        return route
 
     def handle(self, event: Event, conn: str) -> None:
         match event:
@@ -507,9 +536,8 @@ class HandlerActor(Actor):
             name = self.topics[key] = topic(event)
         private = kind in PRIVATE_EVENTS
         sock = self.private if private else self.pub
-        # [topic, payload] as two sends: pyzmq's send_multipart costs ~5x as much per message.
-        sock.send(name, SNDMORE)
-        sock.send(RAW_ENCODER.encode(event))
+        _send(sock, name, SNDMORE)
+        _send(sock, RAW_ENCODER.encode(event))
         self.count("private_events_out" if private else "events_out")
         if kind is BookReset:
             self.count("book_resets")

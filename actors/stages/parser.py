@@ -17,15 +17,18 @@ import zmq
 
 from actors.control import SetSources, ToActor
 from actors.messages import (
+    FORWARDED,
     RAW_DECODER,
     RAW_ENCODER,
     Event,
     EventBatch,
     ParseError,
+    Published,
     RawBatch,
+    topic,
 )
 from actors.runtime.actor import Actor
-from actors.runtime.transport import configure
+from actors.runtime.transport import DATA_HWM, configure
 from actors.venues import FrameError, Venue, load_venue
 
 DRAIN_MAX = 64  # batches handled per poll wake-up before looking at control again
@@ -37,10 +40,15 @@ class ParserActor(Actor):
 
     def main(self) -> None:
         self.venue = load_venue(self.spec.venue.name, self.spec.venue.options)
-        self.pull = pull = configure(self.ctx.socket(zmq.PULL))
+        # Futures events get their contract size in the handler, so they travel decoded there.
+        self.topics: dict[tuple[type, str], bytes] | None = (
+            None if hasattr(self.venue, "contracts_request") else {}
+        )
+        hwm = self.spec.data_hwm or DATA_HWM
+        self.pull = pull = configure(self.ctx.socket(zmq.PULL), hwm=hwm)
         self.sources: set[str] = set()
         self.set_sources(self.spec.raw)
-        push = configure(self.ctx.socket(zmq.PUSH))
+        push = configure(self.ctx.socket(zmq.PUSH), hwm=hwm)
         push.setsockopt(zmq.SNDTIMEO, 100)
         push.connect(self.spec.events)
         control = self.open_control()
@@ -115,10 +123,11 @@ class ParserActor(Actor):
             batch.batch,
             batch.dropped,
             frames,
-            events,
+            events if self.topics is None else published_form(events, self.topics),
             errors,
             elapsed,
             batch.overlap,
+            batch.recv_ns[-1] if batch.recv_ns else 0,
         )
         return RAW_ENCODER.encode(out)
 
@@ -152,6 +161,25 @@ def parse_frames(venue: Venue, batch: RawBatch) -> tuple[list[Event], list[Parse
             errors.append(ParseError(seq, f"internal {type(exc).__name__}: {exc}", _excerpt(frame)))
         seq += 1
     return events, errors
+
+
+def published_form(
+    events: list[Event], topics: dict[tuple[type, str], bytes]
+) -> list[Event | Published]:
+    """The events the handler only passes on, as the (topic, payload) it publishes; the rest
+    as they are.  ``topics`` caches topics by (type, symbol) for one venue."""
+    out: list[Event | Published] = []
+    encode = RAW_ENCODER.encode
+    for event in events:
+        kind = type(event)
+        if kind in FORWARDED:
+            name = topics.get((kind, event.symbol))
+            if name is None:
+                name = topics[kind, event.symbol] = topic(event)
+            out.append((name, encode(event)))
+        else:
+            out.append(event)
+    return out
 
 
 def _excerpt(frame: str | bytes) -> str:

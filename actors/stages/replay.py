@@ -37,7 +37,7 @@ from actors import recording
 from actors.control import Start, ToActor
 from actors.messages import RAW_ENCODER, RawBatch
 from actors.runtime.actor import Actor
-from actors.runtime.transport import configure
+from actors.runtime.transport import REPLAY_HWM, configure
 
 PARSERS_WAIT_S = 10.0
 UNASKED_WAIT_S = 2.0  # the handler did not get an answer it got live: go on without it
@@ -105,7 +105,8 @@ class ReplayActor(Actor):
     kind = "replay"
 
     def main(self) -> None:
-        self.push = self.bind(configure(self.ctx.socket(zmq.PUSH)), self.spec.raw[0])
+        push = configure(self.ctx.socket(zmq.PUSH), hwm=REPLAY_HWM)
+        self.push = self.bind(push, self.spec.raw[0])
         self.control = self.open_control()
         self.started = self.done = False
         self.started_ns = self.finished_ns = 0

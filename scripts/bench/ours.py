@@ -6,7 +6,8 @@ protocol in ``harness.py``.  For every dataset it measures:
 * ``parse``: ``parse_frames(venue, RawBatch)`` on batches of ``BATCH`` frames, the pure call
   the parser actor makes (venue.parse_frame per frame, errors collected);
 * ``stage``: what one parser process does per batch: msgpack-decode the RawBatch, parse it,
-  build and msgpack-encode the EventBatch (sockets excluded);
+  build the EventBatch (pass-through events as their published [topic, payload]) and
+  msgpack-encode it (sockets excluded);
 * ``apply`` (book channels): ``parse`` plus ``BookSync.on_delta`` for every BookDelta, after
   the REST snapshot (loaded untimed before every pass, so every delta of the pass applies);
 * ``json``: bare ``msgspec.json.decode(frame)`` into untyped Python objects;
@@ -34,7 +35,7 @@ import harness
 
 from actors.book import BookSync
 from actors.messages import RAW_DECODER, RAW_ENCODER, BookDelta, EventBatch, RawBatch
-from actors.stages.parser import parse_frames
+from actors.stages.parser import parse_frames, published_form
 from actors.venues import load_venue
 from actors.venues.mexc._pb.PushDataV3ApiWrapper_pb2 import PushDataV3ApiWrapper
 
@@ -183,6 +184,10 @@ def parse_case(venue: Any, data: dict[str, Any]) -> harness.Case:
 def stage_case(venue: Any, data: dict[str, Any]) -> harness.Case:
     encoded = [RAW_ENCODER.encode(b) for b in batches(data["frames"])]
     decode, encode = RAW_DECODER.decode, RAW_ENCODER.encode
+    # As the parser actor: pass-through events pre-published, except on futures venues.
+    topics: dict[tuple[type, str], bytes] | None = (
+        None if hasattr(venue, "contracts_request") else {}
+    )
 
     def run() -> None:
         for raw in encoded:
@@ -194,7 +199,7 @@ def stage_case(venue: Any, data: dict[str, Any]) -> harness.Case:
                 batch.batch,
                 batch.dropped,
                 len(batch.frames),
-                events,
+                events if topics is None else published_form(events, topics),
                 errors,
                 0,
             )
