@@ -65,7 +65,6 @@ from actors.control import (
     Start,
     Watch,
 )
-from actors.liveness import DEFAULT as LIVENESS
 from actors.liveness import Liveness, Thresholds, liveness
 from actors.recording import VenueReplay
 from actors.runtime import procs, rundir
@@ -146,7 +145,7 @@ class Coordinator:
         self.stopping = False
         self.started = time.monotonic()
         self.authorizer: Authorizer | None = None
-        self.thresholds: Thresholds = LIVENESS
+        self.thresholds = Thresholds(hung_after_missed=topology.hung_after_reports)
         self.adopted_from: int | None = None  # the pid of the coordinator we took over from
         self.issued_credentials = dict(issued_credentials or {})
         self.dirty = False  # the state file is behind

@@ -8,6 +8,8 @@ per venue, connection actors (as many per group as the venue's subscription limi
     parsers: auto                   # parser processes per venue; auto = one per core
     coordinator_grace_s: 10         # actors outlive a dead coordinator this long, waiting
                                     # for a new one to adopt them (then they exit)
+    hung_after_reports: 3           # an actor missing this many 1 s reports is hung: killed
+                                    # and restarted
     venues:
       gateio_spot:
         symbols: [BTC/USDT, ETH/USDT]
@@ -61,7 +63,11 @@ VENUE_KEYS = frozenset(
         "publish_hwm",
     }
 )
-TOP_KEYS = frozenset({"run_dir", "parsers", "venues", "control", "curve", "coordinator_grace_s"})
+TOP_KEYS = frozenset(
+    {"run_dir", "parsers", "venues", "control", "curve"}
+    | {"coordinator_grace_s", "hung_after_reports"}
+)
+DEFAULT_HUNG_AFTER_REPORTS = 3
 CURVE_KEYS = ("server_public", "server_secret", "authorized_clients", "client_secret")
 CURVE_HOW = (
     "add a curve: section (server_public, server_secret, authorized_clients; "
@@ -130,6 +136,7 @@ class Topology(Struct, frozen=True):
     control: str  # where `pipeline status/subscribe/...` reach the coordinator
     curve: CurveSpec | None = None  # keys for the tcp control and private endpoints
     coordinator_grace_s: float = DEFAULT_GRACE_S
+    hung_after_reports: int = DEFAULT_HUNG_AFTER_REPORTS  # missed 1 s reports: hung
 
     def venue(self, name: str) -> VenueSpec:
         for spec in self.venues:
@@ -164,6 +171,9 @@ def parse(text: str, *, cores: int, environ: Mapping[str, str], base_dir: str = 
     if grace_s < 1:
         # Shorter than a few report intervals, actors would leave during any restart.
         raise TopologyError("coordinator_grace_s", f"{grace_s!r} must be at least 1 second")
+    hung_after = _whole(
+        top.get("hung_after_reports", DEFAULT_HUNG_AFTER_REPORTS), "hung_after_reports", 2
+    )
     venues_doc = _mapping(top.get("venues"), "venues")
     if not venues_doc:
         raise TopologyError("venues", "at least one venue is required")
@@ -190,7 +200,12 @@ def parse(text: str, *, cores: int, environ: Mapping[str, str], base_dir: str = 
             raise TopologyError(path, f"{endpoint!r} is tcp, which needs CURVE keys: {CURVE_HOW}")
     _unique([control, *(e for v in venues for e in (v.publish, v.private_publish))], "endpoints")
     return Topology(
-        run_dir=run_dir, venues=venues, control=control, curve=curve, coordinator_grace_s=grace_s
+        run_dir=run_dir,
+        venues=venues,
+        control=control,
+        curve=curve,
+        coordinator_grace_s=grace_s,
+        hung_after_reports=hung_after,
     )
 
 

@@ -196,7 +196,9 @@ def test_a_stuck_consumer_never_blocks_the_handler_or_the_other_consumers() -> N
 
 
 def test_saturated_parsers_make_counted_drops_and_resyncs_with_bounded_memory() -> None:
-    with running_pipeline(venues=gate(), parsers=1) as p:
+    # The stopped parser stands for a saturated one: long enough to fill the queues, so it
+    # must not be taken for hung (and replaced) first.
+    with running_pipeline(venues=gate(), parsers=1, top={"hung_after_reports": 60}) as p:
         p.pump_until(lambda: all_valid(p), 10, "books")
         conn = p.actor("gateio_spot.connection.0")
         rss_before = _rss_kb(conn["pid"])

@@ -153,6 +153,16 @@ def test_state_file_round_trips_and_says_what_is_wrong() -> None:
         runstate.decode(old, "x.state")
 
 
+def test_the_hung_threshold_is_a_topology_key_with_a_floor() -> None:
+    assert parse(TOPOLOGY, cores=2, environ={}).hung_after_reports == 3
+    ten = parse("hung_after_reports: 10\n" + TOPOLOGY, cores=2, environ={})
+    assert ten.hung_after_reports == 10
+    with pytest.raises(TopologyError, match=r"hung_after_reports: 1 must be a whole number >= 2"):
+        parse("hung_after_reports: 1\n" + TOPOLOGY, cores=2, environ={})
+    with pytest.raises(TopologyError, match=r"hung_after_reports: 2\.5 must be a whole number"):
+        parse("hung_after_reports: 2.5\n" + TOPOLOGY, cores=2, environ={})
+
+
 def test_coordinator_grace_is_a_topology_key_with_a_floor() -> None:
     assert parse(TOPOLOGY, cores=2, environ={}).coordinator_grace_s == 10.0
     five = parse("coordinator_grace_s: 5\n" + TOPOLOGY, cores=2, environ={})
