@@ -22,6 +22,7 @@ import orjson
 
 from actors.venues import FrameError, load_venue
 from tests.conftest import FRAMES, read_cryptofeed_ws
+from tests.mutate import at, paths, removed, replaced
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -197,7 +198,7 @@ def _place(obj: Any, pick: Pick) -> tuple[Any, ...]:
 
 def json_delete(frame: Frame, pick: Pick) -> Frame:
     obj = _json(frame)
-    keyed = [p for p in paths(obj) if p and isinstance(_at(obj, p[:-1]), dict | list)]
+    keyed = [p for p in paths(obj) if p and isinstance(at(obj, p[:-1]), dict | list)]
     if not keyed:
         return truncate(frame, pick)
     return _dump(frame, removed(obj, keyed[pick.int(0, len(keyed) - 1)]))
@@ -209,7 +210,7 @@ def json_swap(frame: Frame, pick: Pick) -> Frame:
     if obj is None:
         return truncate(frame, pick)
     path = _place(obj, pick)
-    old = _at(obj, path)
+    old = at(obj, path)
     others: list[Any] = [None, True, 0, -1, 2.5, "", "x", "0.1", [], {}, [old], {"a": old}]
     choices = [v for v in others if type(v) is not type(old)]
     return _dump(frame, replaced(obj, path, choices[pick.int(0, len(choices) - 1)]))
@@ -229,7 +230,7 @@ def json_nest(frame: Frame, pick: Pick) -> Frame:
     if obj is None:
         return truncate(frame, pick)
     path = _place(obj, pick)
-    old = _at(obj, path)
+    old = at(obj, path)
     match pick.int(0, 2):
         case 0:
             new: Any = [old]
@@ -326,43 +327,3 @@ def pb_garbage(frame: Frame, pick: Pick) -> Frame:
         case _:
             field = _varint(number << 3 | 2) + _varint(2**31) + data[body_start:end]
     return data[:start] + field + data[end:]
-
-
-# -- JSON paths (as in tests/mutate.py, plus removal) --------------------------------------------
-
-
-def paths(obj: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            out += paths(value, (*prefix, key))
-    elif isinstance(obj, list):
-        for index, value in enumerate(obj):
-            out += paths(value, (*prefix, index))
-    return out
-
-
-def _at(obj: Any, path: tuple[Any, ...]) -> Any:
-    for key in path:
-        obj = obj[key]
-    return obj
-
-
-def replaced(obj: Any, path: tuple[Any, ...], value: Any) -> Any:
-    if not path:
-        return value
-    head, rest = path[0], path[1:]
-    if isinstance(obj, dict):
-        return {**obj, head: replaced(obj[head], rest, value)}
-    return [replaced(v, rest, value) if i == head else v for i, v in enumerate(obj)]
-
-
-def removed(obj: Any, path: tuple[Any, ...]) -> Any:
-    head, rest = path[0], path[1:]
-    if not rest:
-        if isinstance(obj, dict):
-            return {k: v for k, v in obj.items() if k != head}
-        return [v for i, v in enumerate(obj) if i != head]
-    if isinstance(obj, dict):
-        return {**obj, head: removed(obj[head], rest)}
-    return [removed(v, rest) if i == head else v for i, v in enumerate(obj)]

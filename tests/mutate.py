@@ -45,3 +45,22 @@ def replaced(obj: Any, path: tuple[Any, ...], value: Any) -> Any:
     if isinstance(obj, dict):
         return {**obj, head: replaced(obj[head], rest, value)}
     return [replaced(v, rest, value) if i == head else v for i, v in enumerate(obj)]
+
+
+def at(obj: Any, path: tuple[Any, ...]) -> Any:
+    """The value at ``path`` in ``obj``."""
+    for key in path:
+        obj = obj[key]
+    return obj
+
+
+def removed(obj: Any, path: tuple[Any, ...]) -> Any:
+    """A copy of ``obj`` without the key or item at ``path`` (not the root)."""
+    head, rest = path[0], path[1:]
+    if not rest:
+        if isinstance(obj, dict):
+            return {k: v for k, v in obj.items() if k != head}
+        return [v for i, v in enumerate(obj) if i != head]
+    if isinstance(obj, dict):
+        return {**obj, head: removed(obj[head], rest)}
+    return [removed(v, rest) if i == head else v for i, v in enumerate(obj)]
