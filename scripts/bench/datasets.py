@@ -7,8 +7,9 @@ runners (cryptofeed, ccxt, in their own virtualenvs) read the very same bytes.
 
 Recorded frames come from ``../shared/frames`` (see its PROVENANCE.md).  Simulated frames
 come from ``actors.simulators.market.Market`` and the Gate.io simulators' own frame builders
-(``push_frame``, ``*_result``); MEXC frames, which have no simulator yet, are built here from
-the same Market with our generated protobuf classes (spot) or the documented JSON (futures).
+(``push_frame``, ``*_result``); MEXC frames are built here from the same Market with our
+generated protobuf classes (spot) or the documented JSON (futures), the wire format the MEXC
+simulators (written later) speak too.
 
 Book datasets: a recorded REST snapshot is re-based to ``id = first update's U - 1`` (its
 levels are untouched) so that every recorded update applies; a simulated snapshot is the

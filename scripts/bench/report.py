@@ -116,8 +116,9 @@ def render(run: dict[str, Any]) -> str:
         "implementation in turn (ours, cryptofeed, ccxt), so machine noise hits all alike. "
         "_recorded_ frames are real venue captures from `../shared/frames` (PROVENANCE.md); "
         "_simulated_ ones come from `actors.simulators.market.Market` through the Gate.io "
-        "simulators' own frame builders, or for MEXC (no simulator yet) through our generated "
-        "protobuf classes / the documented JSON. A set with few distinct frames is cycled."
+        "simulators' own frame builders, or for MEXC through our generated protobuf classes / "
+        "the documented JSON (built before the MEXC simulators existed; the same wire format). "
+        "A set with few distinct frames is cycled."
     )
     add("")
 
