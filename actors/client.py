@@ -16,6 +16,12 @@ while True:
     if book.valid:
         print(event.symbol, book.best())
 
+A book is only as fresh as its publisher: a handler that dies or stops cannot announce it.
+``watch_publishers(sub)`` (before ``connect``) makes the SUB ping its publishers and returns
+a monitor that reports each lost one within ``PUBLISHER_TIMEOUT_MS``; a consumer then
+treats that publisher's books as invalid until their next snapshot (a restarted handler
+sends one, or a reset, to every subscriber that joins).
+
 tcp control and private endpoints are CURVE servers: connect with ``curve.client_keys`` and
 ``curve.secure`` (see docs/SECURITY.md); ipc ones need only the run directory's owner.
 """
@@ -58,6 +64,31 @@ def request(
         sock.close()
 
 
+PUBLISHER_HEARTBEAT_MS = 1000
+PUBLISHER_TIMEOUT_MS = 3000  # no answer to our pings for this long: the publisher is lost
+
+
+def watch_publishers(sub: zmq.Socket) -> zmq.Socket:  # type: ignore[type-arg]
+    """ZMTP heartbeats on ``sub`` (call before ``connect``: they apply to new connections),
+    and a monitor socket whose events say a publisher was lost (``publisher_lost``): killed,
+    or stopped so that even its I/O thread no longer answers."""
+    sub.setsockopt(zmq.HEARTBEAT_IVL, PUBLISHER_HEARTBEAT_MS)
+    sub.setsockopt(zmq.HEARTBEAT_TIMEOUT, PUBLISHER_TIMEOUT_MS)
+    return sub.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+
+
+def publisher_lost(monitor: zmq.Socket) -> list[str]:  # type: ignore[type-arg]
+    """The endpoints whose connection was lost since the last call (never blocks)."""
+    from zmq.utils.monitor import recv_monitor_message
+
+    lost = []
+    while monitor.poll(0):
+        event = recv_monitor_message(monitor)
+        if event["event"] == zmq.EVENT_DISCONNECTED:
+            lost.append(event["endpoint"].decode())
+    return lost
+
+
 class LocalBook:
     """A consumer's copy of one book, rebuilt from the published events.
 
@@ -87,6 +118,10 @@ class LocalBook:
                 self.seq = event.seq
             case BookReset():
                 self.valid = False
+
+    def distrust(self) -> None:
+        """Its publisher was lost: valid again only from the next snapshot."""
+        self.valid = False
 
     def best(self) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
         bid = max(self.bids.items()) if self.bids else None

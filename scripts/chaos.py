@@ -50,7 +50,7 @@ import zmq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from actors.client import LocalBook  # noqa: E402
+from actors.client import LocalBook, publisher_lost  # noqa: E402
 from actors.messages import EVENT_DECODER, BookDelta, BookReset, BookSnapshot  # noqa: E402
 from actors.simulators.server import SimServer  # noqa: E402
 from actors.venues import venue_class  # noqa: E402
@@ -89,6 +89,9 @@ class Consumer:
     """Follows the public stream: local books, and what must never happen."""
 
     sub: zmq.Socket  # type: ignore[type-arg]
+    monitor: zmq.Socket  # type: ignore[type-arg]  # lost publishers (client.watch_publishers)
+    venue_of: dict[str, str] = field(default_factory=dict)  # publish endpoint -> venue
+    distrusted: int = 0  # valid books invalidated because their publisher was lost
     books: dict[tuple[str, str], LocalBook] = field(default_factory=dict)
     last_seen: dict[tuple[str, str], float] = field(default_factory=dict)
     last_event: dict[str, float] = field(default_factory=dict)  # venue -> monotonic
@@ -109,6 +112,17 @@ class Consumer:
             while self.sub.poll(0):
                 _topic, payload = self.sub.recv_multipart()
                 self.on_event(EVENT_DECODER.decode(payload), time.monotonic())
+            self.on_lost(publisher_lost(self.monitor))
+
+    def on_lost(self, endpoints: list[str]) -> None:
+        """A publisher stopped answering (killed or hung handler): its books are not
+        trusted until their next snapshot, as any careful consumer would do."""
+        for endpoint in endpoints:
+            venue = self.venue_of.get(endpoint)
+            for (v, _native), book in self.books.items():
+                if v == venue and book.valid:
+                    book.distrust()
+                    self.distrusted += 1
 
     def on_event(self, event: Any, now: float) -> None:
         self.events += 1
@@ -177,7 +191,11 @@ class Chaos:
             for name in self.venues
         }
         self.p = Pipeline(venues=self.venues, parsers=2)
-        self.consumer = Consumer(self.p.sub)
+        self.consumer = Consumer(
+            self.p.sub,
+            self.p.publisher_monitor,
+            {body["publish"]: name for name, body in self.venues.items()},
+        )
         self.faults: list[Fault] = []
         self.mismatches: list[str] = []
         self.checks = Counter[str]()
@@ -523,6 +541,7 @@ class Chaos:
                 "n": len(dropped),
             },
             "events": self.consumer.events,
+            "distrusted": self.consumer.distrusted,
             "handler_resets_missed": self.resets_missed,
             "injection_failures": self.injection_failures,
             "control_retries": self.control_retries,
@@ -578,6 +597,8 @@ def render(r: dict[str, Any]) -> str:
         f"| {ms(r['drop_flowing_s']['p50'])} / {ms(r['drop_flowing_s']['p99'])} / "
         f"{ms(r['drop_flowing_s']['max'])} |",
         f"| events published (consumed) | {r['events']} |",
+        f"| valid books distrusted when their publisher was lost (killed or hung handler) | "
+        f"{r['distrusted']} |",
         f"| books compared with the truth | {checks.get('compared', 0)} "
         f"(skipped, not valid and quiet: {checks.get('skipped (not valid and quiet)', 0)}) |",
         f"| **book mismatches** | **{len(r['mismatches'])}** |",

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import yaml
 import zmq
 
-from actors.client import LocalBook, request
+from actors.client import LocalBook, request, watch_publishers
 from actors.control import Command
 from actors.messages import EVENT_DECODER, Event
 from actors.runtime.curve import ClientKeys
@@ -76,6 +76,7 @@ class Pipeline:
         self.sub = self.ctx.socket(zmq.SUB)
         self.sub.setsockopt(zmq.LINGER, 0)
         self.sub.setsockopt(zmq.RCVHWM, 0)
+        self.publisher_monitor = watch_publishers(self.sub)
         self.books: dict[tuple[str, str], LocalBook] = {}  # (venue, native) -> book
         self.events: list[Event] = []
         self.private: list[Event] = []  # what arrived on the private endpoints
@@ -128,6 +129,8 @@ class Pipeline:
 
     def close(self) -> None:
         if not self.sub.closed:
+            self.sub.disable_monitor()
+            self.publisher_monitor.close()
             self.sub.close()
             if hasattr(self, "private_sub"):
                 self.private_sub.close()
